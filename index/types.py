@@ -1,0 +1,95 @@
+"""Records stored in the index: chunks, documents and the index metadata."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrievable passage with everything needed to cite it."""
+
+    source: str  # path relative to the folder that was ingested, with '/' separators
+    title: str  # document title
+    page_start: int | None  # 1-based physical page (as a PDF viewer counts); None for non-paged files
+    page_end: int | None
+    page_label: str | None  # printed page label where the PDF defines one ("iv", "180")
+    section: str  # heading path, most specific last ("4.5 Homing Configuration > 4.5.6 HOME")
+    text: str
+    extractor: str  # what produced the text: pdfium, pypdf, markdown, html, text
+    doc_sha: str  # sha256 of the source file's bytes
+    ordinal: int  # position of the chunk within its document
+
+    @property
+    def chunk_id(self) -> str:
+        """Stable id: the same file content always yields the same ids."""
+        return f"{self.doc_sha[:16]}:{self.ordinal}"
+
+    @property
+    def pages(self) -> range:
+        if self.page_start is None:
+            return range(0)
+        return range(self.page_start, (self.page_end or self.page_start) + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class DocumentRecord:
+    """One ingested file, as recorded in the index manifest."""
+
+    source: str
+    root: str  # absolute folder the file was found under (the ingest argument)
+    sha256: str
+    size: int
+    kind: str  # pdf, markdown, html, text
+    title: str
+    pages: int
+    chunks: int
+    extractors: dict[str, int] = field(default_factory=dict)  # pages served by each extractor
+    pages_without_text: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    ingested_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DocumentRecord:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """Written beside the vectors; checked on load so a mismatched model is a clear error."""
+
+    version: str
+    created_at: str
+    embedding_backend: str
+    embedding_model: str
+    dim: int
+    normalized: bool
+    metric: str  # "cosine" (inner product of normalised vectors)
+    chunker: str  # chunker/extractor version string; a change means re-chunking
+    ann: str  # FAISS index type used for search
+    chunk_count: int
+    document_count: int
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> IndexMeta:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

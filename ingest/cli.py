@@ -1,0 +1,209 @@
+"""``python ingest.py DIR [DIR ...] [--index PATH]``: build or update the manuals index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from chatbot.logs import setup_logging
+from chatbot.settings import load_settings
+from index.errors import UserError
+
+from .pipeline import Summary, run_ingest
+
+log = logging.getLogger("ingest")
+
+EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ingest.py",
+        description="Index equipment manuals (PDF, Markdown, text, HTML) for the operator assistant. "
+        "Re-running is incremental: only new or changed files are processed.",
+    )
+    p.add_argument(
+        "folders", nargs="+", help="folders holding manuals (walked recursively, symlinks followed)"
+    )
+    p.add_argument("--index", help="index folder (default: setting index.path, data/index)")
+    p.add_argument("--config", help="TOML settings file (default: $OPASSIST_CONFIG)")
+    p.add_argument(
+        "--rebuild", action="store_true", help="re-embed everything (e.g. after changing the model)"
+    )
+    p.add_argument("--allow-delete", action="store_true", help="allow removing many documents at once")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another ingest holds the index, wait up to this long instead of refusing",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-v info, -vv debug)")
+    return p
+
+
+class RichProgress:
+    """Progress bar on stderr: pages with rate and ETA, files, chunks."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("pages"),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("files {task.fields[files]}"),
+            TextColumn("chunks {task.fields[chunks]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[name]}"),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task: Any = None
+        self._files = 0
+        self._total_files = 0
+        self._chunks = 0
+        self._t0 = time.monotonic()
+        self._pages = 0.0
+
+    def start(self, files: int, pages: int) -> None:
+        self._total_files = files
+        self._t0 = time.monotonic()
+        self._progress.start()
+        self._task = self._progress.add_task(
+            "ingest", total=pages, rate="", files=f"0/{files}", chunks=0, name=""
+        )
+
+    def file(self, name: str) -> None:
+        self._files += 1
+        short = name if len(name) <= 40 else "…" + name[-39:]
+        self._update(name=short)
+
+    def advance(self, pages: float, chunks: int) -> None:
+        self._pages += pages
+        self._chunks += chunks
+        if self._task is not None:
+            self._progress.advance(self._task, pages)
+        self._update()
+
+    def _update(self, **fields: Any) -> None:
+        if self._task is None:
+            return
+        dt = max(1e-6, time.monotonic() - self._t0)
+        self._progress.update(
+            self._task,
+            rate=f"{self._pages / dt:5.1f} p/s",
+            files=f"{self._files}/{self._total_files}",
+            chunks=self._chunks,
+            **fields,
+        )
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, name="")
+        self._progress.stop()
+
+
+def print_summary(s: Summary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=False)
+    if not s.committed:
+        state = "unchanged" if s.version else "not written"
+        console.print(f"Index {s.index}: {state}" + (f" (version {s.version})" if s.version else ""))
+    else:
+        console.print(f"Index {s.index}: wrote version {s.version}")
+    t = Table(show_header=False, box=None, padding=(0, 2))
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    rows = [
+        ("files added", len(s.added)),
+        ("pages processed", s.pages_processed),
+        ("files changed", len(s.changed)),
+        ("chunks embedded", s.chunks_embedded),
+        ("files renamed", len(s.renamed)),
+        ("chunks reused", s.chunks_reused),
+        ("files unchanged", s.unchanged),
+        ("chunks in index", s.chunks_total),
+        ("files removed", len(s.removed)),
+        ("documents in index", s.documents_total),
+        ("files failed", len(s.failed)),
+        ("", ""),
+    ]
+    for i in range(0, len(rows), 2):
+        t.add_row(*(str(x) for x in (*rows[i], *rows[i + 1])))
+    console.print(t)
+    if s.seconds:
+        stages = [k for k in ("scan", "extract", "chunk", "embed", "write", "total") if k in s.seconds]
+        console.print("seconds: " + "  ".join(f"{k} {s.seconds[k]:.2f}" for k in stages))
+    for name in s.removed:
+        console.print(f"removed  {name}")
+    for name in s.renamed:
+        console.print(f"renamed  {name}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, index={"path": args.index} if args.index else None)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    level = {0: settings.log_level, 1: "INFO"}.get(args.verbose, "DEBUG")
+    setup_logging(level, settings.log_format)
+    show_progress = sys.stderr.isatty() and not args.no_progress
+    progress = RichProgress() if show_progress else None
+    try:
+        summary = run_ingest(
+            args.folders,
+            settings,
+            rebuild=args.rebuild,
+            allow_delete=args.allow_delete,
+            wait_seconds=args.wait,
+            progress=progress,
+        )
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception:
+        log.exception("ingest failed")
+        print("error: ingest failed unexpectedly (traceback above); the previous index is still live", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the previous index version is still live; files finished so far are kept in "
+            "staging and the next run continues from there",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    for w in summary.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for f in summary.failed:
+        print(f"FAILED {f.line()}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        print_summary(summary)
+    return EXIT_FILES_FAILED if summary.failed else EXIT_OK

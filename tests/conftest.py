@@ -1,0 +1,93 @@
+"""Shared fixtures.
+
+Real components first: the project's own sample PDFs, the real all-MiniLM-L6-v2 model (loaded
+once per session), real FAISS, real subprocesses. The 'hash' embedder (a registered backend,
+configured like the real one) only makes the many storage/incremental tests fast; each of
+those paths is also exercised once with the real model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatbot.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+MANUALS = REPO / "manuals"
+SHARED = Path(os.environ.get("OPASSIST_SHARED", REPO.parent / "shared"))
+CORPUS = SHARED / "corpus"
+BENCH_PDF = SHARED / "bench" / "LinuxCNC_Documentation.pdf"
+DEV_QA = SHARED / "qa" / "dev.jsonl"
+
+
+def need_corpus() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not beside the checkout")
+
+
+@pytest.fixture(scope="session")
+def sample_facts() -> list[dict]:
+    return json.loads((REPO / "tests" / "sample_facts.json").read_text())
+
+
+@pytest.fixture
+def manuals_copy(tmp_path: Path) -> Path:
+    """A private copy of the sample manuals that a test may change."""
+    dst = tmp_path / "manuals"
+    shutil.copytree(MANUALS, dst)
+    return dst
+
+
+def make_settings(tmp_path: Path, backend: str = "hash", **ingest: object) -> Settings:
+    model = "hash-384" if backend == "hash" else "sentence-transformers/all-MiniLM-L6-v2"
+    return load_settings(
+        None,
+        index={"path": str(tmp_path / "index")},
+        embedding={"backend": backend, "model": model},
+        ingest=ingest or None,
+    )
+
+
+@pytest.fixture
+def fast_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, "hash")
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The real default model (onnx-int8 runtime), loaded once for the whole session."""
+    from index.embeddings import load_embedder, spec_from_settings
+
+    settings = load_settings(None)
+    return load_embedder(spec_from_settings(settings.embedding))
+
+
+@pytest.fixture
+def real_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, "sentence-transformers")
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600, **kw
+) -> subprocess.CompletedProcess:
+    """Run ``python ingest.py ...`` as a separate process, as an operator would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(REPO / "ingest.py"), *args],
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+HASH_ENV = {"OPASSIST_EMBEDDING__BACKEND": "hash", "OPASSIST_EMBEDDING__MODEL": "hash-384"}
