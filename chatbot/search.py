@@ -38,8 +38,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     for rank, (row, score) in enumerate(hits, 1):
         c = idx.chunks[row]
-        rows.append({"rank": rank, "score": round(score, 4), "source": c.source, "page": c.page_start,
-                     "section": c.section, "text": c.text})
+        rows.append(
+            {
+                "rank": rank,
+                "score": round(score, 4),
+                "source": c.source,
+                "page": c.page_start,
+                "section": c.section,
+                "text": c.text,
+            }
+        )
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

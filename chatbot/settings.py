@@ -80,7 +80,7 @@ class IngestSettings(Section):
         ),
     )
     chunk_tokens: int = Field(
-        200, ge=96, le=4096, description="Target chunk size in embedding-model tokens (prefix included)."
+        240, ge=96, le=4096, description="Target chunk size in embedding-model tokens (prefix included)."
     )
     overlap_tokens: int = Field(
         40, ge=0, description="Prose carried over between neighbouring chunks of one page, in tokens."
@@ -98,6 +98,38 @@ class IngestSettings(Section):
     )
 
 
+class RetrievalSettings(Section):
+    k: int = Field(
+        5, ge=1, le=50, description="Passages retrieved per question (shown and given to the LLM)."
+    )
+    candidates: int = Field(50, ge=5, description="Candidates taken from each ranking before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(
+        1.0, ge=0, description="Weight of the dense (embedding) ranking in the fusion."
+    )
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    multilingual_weight: float = Field(
+        1.0, ge=0, description="Weight of the cross-lingual dense ranking (non-English questions only)."
+    )
+    multilingual: bool = Field(
+        True,
+        description="Build and use a multilingual side index so questions in other languages find English pages.",
+    )
+    reranker_model: str | None = Field(
+        None,
+        description="Optional sentence-transformers CrossEncoder (local path or cached name) to rerank the top.",
+    )
+    rerank_top: int = Field(20, ge=2, description="How many fused passages the reranker re-orders.")
+    equipment: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Equipment tag -> source path patterns (fnmatch), e.g. {'press-2': ['HP-200*']}; "
+        "the HMI passes a tag to limit retrieval to that machine's documents.",
+    )
+    reload_seconds: float = Field(
+        2.0, ge=0.1, description="How often the live index is checked for a new version."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -109,6 +141,9 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
     index: IndexSettings = Field(default_factory=IndexSettings, description="Index storage.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Document ingestion.")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Retrieval and fusion."
+    )
     log_level: str = Field("WARNING", description="Log level (quiet by default).")
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
 

@@ -26,7 +26,7 @@ from index.types import Chunk
 
 from .extract import Extracted, Heading, Page
 
-CHUNKER_VERSION = "c1"
+CHUNKER_VERSION = "c2"
 CountTokens = Callable[[Sequence[str]], list[int]]
 
 _RECORD_START = re.compile(
@@ -103,10 +103,25 @@ class _Packer:
         self.units = [last] if carry and not last.record and last.tokens <= self.overlap else []
 
 
+def short_title(title: str) -> str:
+    """Document title without boilerplate ("Grbl v1.1 - settings.md" -> "Grbl settings")."""
+    t = re.sub(r"\.(md|pdf|txt|html?)\b", "", title, flags=re.I)
+    t = re.sub(r"\bv?\d+(?:\.\d+)+\b|\bDocumentation\b|\bManual\b", " ", t)
+    t = re.sub(r"\s+[-–—|:]\s+|[_]+", " ", t)
+    return " ".join(t.split()[:8])
+
+
 def embedding_text(chunk: Chunk) -> str:
-    """What the model embeds: document title and section give a bare table row its context."""
-    head = " | ".join(x for x in (chunk.title, chunk.section) if x)
+    """What the model embeds: a short title and the last two heading levels give a bare table
+    row its context; kept short because every prefix token costs embedding time."""
+    section = " > ".join(chunk.section.split(" > ")[-2:])
+    head = " | ".join(x for x in (short_title(chunk.title), section) if x)
     return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+def _probe(title: str, section: str) -> Chunk:
+    """A text-less chunk, to measure the embedding prefix of a section."""
+    return Chunk("", title, None, None, None, section, "", "", "", 0)
 
 
 class _HeadingMatcher:
@@ -229,7 +244,7 @@ def chunk_document(
         grouped = [(sec, _group_units(ls)) for sec, ls in blocks]
         flat = [t for _, us in grouped for t, _ in us]
         counts = count_tokens(flat) if flat else []
-        prefix_counts = count_tokens([f"{doc.title} | {sec}" for sec, _ in grouped])
+        prefix_counts = count_tokens([embedding_text(_probe(doc.title, sec)) for sec, _ in grouped])
         ci = 0
         packer = _Packer(out, doc, page, source, doc_sha, overlap_tokens)
         for (sec, units), prefix_tokens in zip(grouped, prefix_counts, strict=True):

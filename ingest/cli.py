@@ -189,7 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception:
         log.exception("ingest failed")
-        print("error: ingest failed unexpectedly (traceback above); the previous index is still live", file=sys.stderr)
+        print(
+            "error: ingest failed unexpectedly (traceback above); the previous index is still live",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(

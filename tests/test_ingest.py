@@ -156,7 +156,7 @@ def test_failed_write_keeps_previous_version(manuals_copy: Path, fast_settings, 
     (manuals_copy / "new.txt").write_text("The CV-50 belt must be replaced when the cover is worn through.")
     real_replace = os.replace
 
-    def crash(src, dst):  # noqa: ANN001
+    def crash(src, dst):
         if str(dst).endswith("CURRENT"):
             raise OSError("simulated power loss")
         return real_replace(src, dst)
@@ -244,9 +244,8 @@ def test_second_ingest_refuses_or_waits(manuals_copy: Path, tmp_path: Path) -> N
         r = run_cli(str(manuals_copy), "--index", str(index), env=HASH_ENV)
         assert r.returncode == 2
         assert "is being written by pid" in r.stderr and "--wait" in r.stderr
-        with pytest.raises(IndexLockedError):
-            with store.writer_lock():
-                pass
+        with pytest.raises(IndexLockedError), store.writer_lock():
+            pass
     # with --wait, a second ingest waits for the first to release the lock
     holder = subprocess.Popen(
         [

@@ -1,0 +1,143 @@
+"""Lexical (BM25) ranking over chunks, with a tokenizer that keeps what operators type.
+
+Fault codes and parameters must match exactly: ``error:24``, ``ALARM:8``, ``$32``, ``G53``,
+``E-107``, ``P9.01``, ``HOME_OFFSET``, ``/dev/ttyUSB0``. The tokenizer emits such a token
+whole *and* its parts (``error:24`` -> ``error:24``, ``error``, ``24``), so "error 24" in a
+table row and "error:24" in a question still meet, while the whole token ranks the exact
+row first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+# a "word" may hold inner punctuation used in codes: error:24, E-107, P9.01, $32, HOME_OFFSET
+_TOKEN = re.compile(r"\$?[\w]+(?:[:\-./][\w]+)*", re.UNICODE)
+_PARTS = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "should",
+        "would",
+        "could",
+        "have",
+        "has",
+        "had",
+        "not",
+        "no",
+        "yes",
+    ]
+)
+
+
+def _stem(word: str) -> str:
+    """A light English suffix stripper (enough for 'tuning'/'tune', 'alarms'/'alarm')."""
+    if len(word) <= 4 or not word.isalpha():
+        return word
+    for suf, rep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            if suf == "s" and word.endswith("ss"):
+                return word
+            return word[: -len(suf)] + rep
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    out: list[str] = []
+    for m in _TOKEN.finditer(text.lower()):
+        tok = m.group(0)
+        parts = _PARTS.findall(tok)
+        compound = len(parts) > 1 or tok.startswith("$")
+        if compound:
+            out.append(tok)
+        for p in parts:
+            if _CJK.search(p):  # no spaces in CJK: index character bigrams
+                out.extend(p[i : i + 2] for i in range(max(1, len(p) - 1)))
+            elif p not in STOPWORDS:
+                out.append(_stem(p))
+    return out
+
+
+class LexicalIndex:
+    """BM25 over chunk texts (bm25s)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        import bm25s
+
+        self.n = len(texts)
+        self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        if self.n:
+            self._bm25.index([tokenize(t) or ["\u0000"] for t in texts], show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        if not self.n:
+            return np.zeros(0, dtype=np.float32)
+        toks = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
+        if not toks:
+            return np.zeros(self.n, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(toks), dtype=np.float32)
+
+    def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+        s = self.scores(query)
+        if not len(s):
+            return []
+        if rows is not None:
+            masked = np.full_like(s, -1.0)
+            masked[rows] = s[rows]
+            s = masked
+        k = min(k, len(s))
+        top = np.argpartition(-s, k - 1)[:k]
+        top = top[np.argsort(-s[top])]
+        return [(int(i), float(s[i])) for i in top if s[i] > 0]
