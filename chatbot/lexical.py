@@ -110,12 +110,29 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+_QUOTED = re.compile(
+    r"[\"“”„«»「」『』]([^\"“”„«»「」『』]{3,120})[\"“”„«»「」『』]|(?<!\w)'([^']{3,120})'(?!\w)"
+)
+_WS = re.compile(r"\s+")
+
+
+def quoted_phrases(query: str) -> list[str]:
+    """Text the operator quoted or pasted in quotes ("Min temp", 'could not claim interface 0')."""
+    out = []
+    for m in _QUOTED.finditer(query):
+        phrase = _WS.sub(" ", (m.group(1) or m.group(2) or "").strip().lower())
+        if len(phrase) >= 3 and re.search(r"\w", phrase):
+            out.append(phrase)
+    return out
+
+
 class LexicalIndex:
-    """BM25 over chunk texts (bm25s)."""
+    """BM25 over chunk texts (bm25s), plus exact matching of quoted phrases."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         import bm25s
 
+        self._flat = [_WS.sub(" ", t.lower()) for t in texts]
         self.n = len(texts)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
         if self.n:
@@ -128,6 +145,22 @@ class LexicalIndex:
         if not toks:
             return np.zeros(self.n, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(toks), dtype=np.float32)
+
+    def phrase_rows(self, query: str, rows: np.ndarray | None = None) -> list[int]:
+        """Rows containing a quoted phrase of the query verbatim, best BM25 first."""
+        phrases = quoted_phrases(query)
+        if not phrases:
+            return []
+        allowed = None if rows is None else set(int(r) for r in rows)
+        hits = [
+            i
+            for i, t in enumerate(self._flat)
+            if any(p in t for p in phrases) and (allowed is None or i in allowed)
+        ]
+        if len(hits) > 1:
+            s = self.scores(query)
+            hits.sort(key=lambda i: -s[i])
+        return hits
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
         s = self.scores(query)

@@ -49,5 +49,13 @@ def setup_logging(level: str = "WARNING", fmt: str = "text") -> None:
     root.setLevel(level.upper())
     # Libraries that are chatty at INFO stay at WARNING unless we are debugging.
     if root.level > logging.DEBUG:
-        for name in ("httpx", "sentence_transformers", "transformers", "faiss", "urllib3", "huggingface_hub"):
+        for name in (
+            "httpx",
+            "sentence_transformers",
+            "transformers",
+            "faiss",
+            "urllib3",
+            "huggingface_hub",
+            "bm25s",
+        ):
             logging.getLogger(name).setLevel(logging.WARNING)

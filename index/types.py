@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 FORMAT_VERSION = 1
+
+
+def short_title(title: str) -> str:
+    """Document title without boilerplate ("Grbl v1.1 - settings.md" -> "Grbl settings")."""
+    t = re.sub(r"\.(md|pdf|txt|html?)\b", "", title, flags=re.I)
+    t = re.sub(r"\bv?\d+(?:\.\d+)+\b|\bDocumentation\b|\bManual\b", " ", t)
+    t = re.sub(r"\s+[-–—|:]\s+|[_]+", " ", t)
+    return " ".join(t.split()[:8])
 
 
 @dataclass(frozen=True)

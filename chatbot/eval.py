@@ -1,0 +1,268 @@
+"""``python -m chatbot.eval --index PATH --qa FILE [--qa FILE2] [--k 5] [--answers] [--json] [--out FILE.jsonl]``
+
+Scores retrieval (hit@1, hit@k, MRR, by kind and language, latency), abstention (unanswerable
+questions the system declines, answerable ones it wrongly declines) and, with ``--answers``,
+the generated answers (must_contain recall, citation accuracy, time to first token, total
+time). Works on any corpus and QA file of the documented format. ``--tune-abstain`` sweeps
+the retrieval-confidence threshold and prints the best values for the settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.errors import UserError
+
+from .app import AppDeps, build_app
+from .logs import setup_logging
+from .qa import Question, Retrieved, first_hit_rank, grouped, is_hit, load_qa, score
+from .settings import load_settings
+
+
+def pct(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    i = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
+    return s[i]
+
+
+@dataclass
+class Row:
+    q: Question
+    rank: int | None = None
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
+    retrieval_ms: float = 0.0
+    abstained: bool = False
+    confidence: float = 0.0
+    code_match: bool = False
+    answer: str | None = None
+    must_recall: float | None = None
+    cited: list[dict[str, Any]] = field(default_factory=list)
+    cited_correct: int = 0
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    llm_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.q.id,
+            "question": self.q.question,
+            "lang": self.q.lang,
+            "kind": self.q.kind,
+            "answerable": self.q.answerable,
+            "gold_source": self.q.source,
+            "gold_pages": list(self.q.pages),
+            "rank": self.rank,
+            "abstained": self.abstained,
+            "confidence": round(self.confidence, 4),
+            "retrieved": self.retrieved,
+            "retrieval_ms": round(self.retrieval_ms, 2),
+            "answer": self.answer,
+            "must_contain_recall": self.must_recall,
+            "cited": self.cited,
+            "cited_correct": self.cited_correct,
+            "ttft_ms": self.ttft_ms,
+            "total_ms": self.total_ms,
+            "llm_error": self.llm_error,
+        }
+
+
+def evaluate(deps: AppDeps, questions: Sequence[Question], k: int, answers: bool) -> list[Row]:
+    from .answer import _has_code
+
+    rows: list[Row] = []
+    for q in questions:
+        row = Row(q)
+        t = time.perf_counter()
+        r = deps.retriever.retrieve(q.question, k=k)
+        row.retrieval_ms = (time.perf_counter() - t) * 1000
+        res = [Retrieved(p.chunk.source, tuple(p.chunk.pages)) for p in r.passages]
+        row.rank = first_hit_rank(q, res)
+        row.retrieved = [
+            {
+                "source": p.chunk.source,
+                "page": p.chunk.page_start,
+                "score": round(p.score, 5),
+                "dense": round(p.dense, 4),
+            }
+            for p in r.passages
+        ]
+        row.confidence = max((p.dense for p in r.passages[:3]), default=0.0)
+        row.code_match = any(_has_code(q.question, p) for p in r.passages[:3])
+        row.abstained = not deps.answerer.confident(r)
+        if answers:
+            result = deps.answerer.answer(q.question)
+            row.abstained = result.abstained
+            row.answer = result.answer
+            row.llm_error = result.llm_error
+            row.ttft_ms = result.timings.get("ttft_ms")
+            row.total_ms = result.timings.get("total_ms")
+            if q.must_contain:
+                low = result.answer.lower()
+                row.must_recall = sum(s.lower() in low for s in q.must_contain) / len(q.must_contain)
+            row.cited = [{"n": c.n, "source": c.source, "page": c.page} for c in result.citations]
+            row.cited_correct = sum(
+                is_hit(q, Retrieved(c.source, (c.page,) if c.page else ())) for c in result.citations
+            )
+        rows.append(row)
+    return rows
+
+
+def summarize(rows: Sequence[Row], k: int, answers: bool) -> dict[str, Any]:
+    ans = [r for r in rows if r.q.answerable]
+    un = [r for r in rows if not r.q.answerable]
+    s = score([r.rank for r in ans], k)
+    lat = [r.retrieval_ms for r in rows]
+    out: dict[str, Any] = {
+        "questions": len(rows),
+        "answerable": len(ans),
+        "unanswerable": len(un),
+        "k": k,
+        "hit_at_1": s.hit_at_1,
+        "hit_at_k": s.hit_at_k,
+        "mrr": s.mrr,
+        "abstain_accuracy": (sum(r.abstained for r in un) / len(un)) if un else None,
+        "false_abstain_rate": (sum(r.abstained for r in ans) / len(ans)) if ans else None,
+        "by_kind": grouped([r.q for r in ans], [r.rank for r in ans], k, "kind"),
+        "by_lang": grouped([r.q for r in ans], [r.rank for r in ans], k, "lang"),
+        "retrieval_ms_p50": pct(lat, 50),
+        "retrieval_ms_p95": pct(lat, 95),
+    }
+    if answers:
+        recalls = [r.must_recall for r in ans if r.must_recall is not None and not r.abstained]
+        recalls_all = [r.must_recall if not r.abstained else 0.0 for r in ans if r.must_recall is not None]
+        cited = sum(len(r.cited) for r in rows if r.q.answerable)
+        ttft = [r.ttft_ms for r in rows if r.ttft_ms is not None]
+        total = [r.total_ms for r in rows if r.total_ms is not None]
+        out["answers"] = {
+            "must_contain_recall": statistics.fmean(recalls_all) if recalls_all else None,
+            "must_contain_recall_when_answered": statistics.fmean(recalls) if recalls else None,
+            "citation_accuracy": (sum(r.cited_correct for r in ans) / cited) if cited else None,
+            "citations": cited,
+            "abstain_accuracy": out["abstain_accuracy"],
+            "false_abstain_rate": out["false_abstain_rate"],
+            "llm_errors": sum(1 for r in rows if r.llm_error),
+            "ttft_ms_p50": pct(ttft, 50),
+            "ttft_ms_p95": pct(ttft, 95),
+            "total_ms_p50": pct(total, 50),
+            "total_ms_p95": pct(total, 95),
+        }
+    return out
+
+
+def tune_abstain(rows: Sequence[Row]) -> dict[str, Any]:
+    """Best thresholds (English / other languages) by balanced accuracy on this QA set."""
+    out: dict[str, Any] = {}
+    for name, sel in (("en", lambda r: r.q.lang == "en"), ("other", lambda r: r.q.lang != "en")):
+        group = [r for r in rows if sel(r)]
+        ans = [r for r in group if r.q.answerable]
+        un = [r for r in group if not r.q.answerable]
+        if not ans:
+            continue
+        best = None
+        for t in [x / 100 for x in range(-10, 91)]:
+            fa = sum(1 for r in ans if r.confidence < t and not r.code_match) / len(ans)
+            aa = (sum(1 for r in un if r.confidence < t and not r.code_match) / len(un)) if un else 1.0
+            bal = (aa + (1 - fa)) / 2
+            if best is None or bal > best[0] + 1e-9:
+                best = (bal, t, aa, fa)
+        assert best is not None
+        out[name] = {
+            "threshold": best[1],
+            "abstain_accuracy": best[2],
+            "false_abstain_rate": best[3],
+            "unanswerable_in_set": len(un),
+        }
+    return out
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    k = summary["k"]
+
+    def f(x: Any) -> str:
+        return "-" if x is None else (f"{x:.3f}" if isinstance(x, float) else str(x))
+
+    print(
+        f"questions {summary['questions']} (answerable {summary['answerable']}, unanswerable {summary['unanswerable']})"
+    )
+    print(
+        f"hit@1 {f(summary['hit_at_1'])}  hit@{k} {f(summary['hit_at_k'])}  MRR {f(summary['mrr'])}  "
+        f"abstain accuracy {f(summary['abstain_accuracy'])}  false abstain {f(summary['false_abstain_rate'])}"
+    )
+    print(
+        f"retrieval latency p50 {f(summary['retrieval_ms_p50'])} ms, p95 {f(summary['retrieval_ms_p95'])} ms"
+    )
+    for title, key in (("by kind", "by_kind"), ("by language", "by_lang")):
+        print(f"\n{title:<18} {'n':>4} {'hit@1':>7} {'hit@' + str(k):>7} {'MRR':>7}")
+        for name, v in summary[key].items():
+            print(f"{name:<18} {v['n']:>4} {v['hit_at_1']:>7.3f} {v['hit_at_k']:>7.3f} {v['mrr']:>7.3f}")
+    a = summary.get("answers")
+    if a:
+        print("\nanswers:")
+        for key, v in a.items():
+            print(f"  {key:<34} {f(v)}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m chatbot.eval",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--index", help="index folder (default: setting index.path)")
+    p.add_argument("--qa", action="append", required=True, help="QA JSON Lines file (repeatable)")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--answers", action="store_true", help="also generate and score answers (needs the LLM)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with all figures")
+    p.add_argument("--out", help="write per-question results as JSON Lines")
+    p.add_argument(
+        "--tune-abstain", action="store_true", help="print the best abstain thresholds for this set"
+    )
+    p.add_argument("--config", help="TOML settings file")
+    args = p.parse_args(argv)
+    deps = None
+    try:
+        settings = load_settings(args.config, index={"path": args.index} if args.index else None)
+        setup_logging(settings.log_level, settings.log_format)
+        questions: list[Question] = []
+        for path in args.qa:
+            report = load_qa(path)
+            for err in report.errors:
+                print(f"warning: {err}", file=sys.stderr)
+            questions.extend(report.questions)
+        if not questions:
+            raise UserError("no valid questions in " + ", ".join(args.qa))
+        deps = build_app(settings, with_llm=args.answers)
+        rows = evaluate(deps, questions, args.k, args.answers)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if deps is not None:
+            deps.close()
+    summary = summarize(rows, args.k, args.answers)
+    if args.tune_abstain:
+        summary["tuned_abstain"] = tune_abstain(rows)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print_table(summary)
+        if args.tune_abstain:
+            print("\ntuned abstain thresholds:", json.dumps(summary["tuned_abstain"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
