@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 INDEX   ?= data/index
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup demo ingest search test test-fast lint bench sample-manuals constraints clean
+.PHONY: help setup system-deps demo ingest ask ui eval test test-fast lint bench sample-manuals constraints clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -21,27 +21,39 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create .venv and install pinned dependencies
 
-demo: setup  ## ingest the sample manuals and ask a question
+system-deps:  ## Debian packages the browser tests need (chromium)
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+demo: setup  ## ingest manuals/ and open the chat UI on http://127.0.0.1:7860 (embedded CPU model)
 	$(BIN)/python ingest.py manuals --index $(INDEX)
-	$(BIN)/python -m chatbot.search --index $(INDEX) "What does fault E-107 mean on the press?"
+	$(BIN)/python -m ui --index $(INDEX)
 
 ingest: setup  ## ingest DIR=... (default manuals/) into INDEX
 	$(BIN)/python ingest.py $(or $(DIR),manuals) --index $(INDEX)
 
-search: setup  ## search the index: make search Q="question"
-	$(BIN)/python -m chatbot.search --index $(INDEX) "$(Q)"
+ask: setup  ## one cited answer on the command line: make ask Q="What does E-107 mean?"
+	$(BIN)/python -m chatbot.ask --index $(INDEX) "$(Q)"
 
-test: setup  ## run the whole test suite (uses ../shared when present)
+ui: setup  ## the chat UI on the existing index
+	$(BIN)/python -m ui --index $(INDEX)
+
+eval: setup  ## retrieval + answer figures on ../shared/qa/dev.jsonl (index of ../shared/corpus in data/corpus-index)
+	$(BIN)/python ingest.py ../shared/corpus --index data/corpus-index
+	$(BIN)/python -m chatbot.eval --index data/corpus-index --qa ../shared/qa/dev.jsonl --answers --tune-abstain
+
+test: setup system-deps  ## run the whole test suite (uses ../shared when present)
 	$(BIN)/python -m pytest -q -ra
 
-test-fast: setup  ## tests without the ../shared corpus
+test-fast: setup system-deps  ## tests without the ../shared corpus
 	$(BIN)/python -m pytest -q -m "not corpus"
 
 lint: setup  ## ruff + mypy
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
-bench: setup  ## ingest benchmark vs the naive LangChain pipeline (needs ../shared)
-	$(BIN)/python bench/ingest_bench.py
+bench: setup  ## ingest + query benchmarks vs the naive pipeline (needs ../shared)
+	$(BIN)/python bench/ingest_bench.py --ablations
+	$(BIN)/python bench/query_bench.py
 
 sample-manuals: setup  ## regenerate manuals/ from scripts/make_sample_manuals.py
 	$(BIN)/python scripts/make_sample_manuals.py && $(BIN)/python scripts/make_sample_manuals.py --check

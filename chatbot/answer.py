@@ -23,8 +23,9 @@ from typing import Any
 
 from . import lang as langmod
 from .grounding import best_quote, ground, safety_notes
+from .lexical import codes_in, quoted_phrases
 from .llm import LLMClient, LLMError, StreamStats
-from .prompt import not_covered, system_message, user_message
+from .prompt import neutralise, not_covered, system_message, user_message
 from .retrieval import Passage, RetrievalResult, Retriever
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,8 @@ class AnswerResult:
 
 @dataclass
 class Event:
-    """Streamed to the UI: 'retrieved' (passages known), 'token' (generated text), 'done' (final result)."""
+    """Streamed to the UI: 'retrieved' (passages known), 'lead' (the quoted lines that lead a quote-first
+    answer), 'token' (generated text), 'done' (final result)."""
 
     kind: str
     text: str = ""
@@ -110,25 +112,41 @@ def standalone_question(question: str, history: Sequence[tuple[str, str]]) -> st
 
 class Answerer:
     def __init__(
-        self, retriever: Retriever, llm: LLMClient | None, settings: Any, style: str = "generate"
+        self,
+        retriever: Retriever,
+        llm: LLMClient | None,
+        settings: Any,
+        style: str = "generate",
+        prompt_passages: int | None = None,
     ) -> None:
         self.retriever = retriever
         self.llm = llm
         self.settings = settings
         self.style = style
+        self.prompt_passages = prompt_passages or settings.retrieval.k  # sources given to the model
 
     # ------------------------------------------------------------------ decisions
+    def evidence(self, r: RetrievalResult) -> tuple[float, bool]:
+        """(best cosine of the top 3 passages, whether one of them holds a code or quoted phrase verbatim)."""
+        top = r.passages[:3]
+        cos = max((p.dense for p in top), default=0.0)
+        lexical = self.retriever.handle.get().lexical
+        exact = any(_has_code(r.query, p, lexical) or _has_phrase(r.query, p) for p in top)
+        return cos, exact
+
     def confident(self, r: RetrievalResult) -> bool:
-        """Retrieval confidence: abstain before generating when nothing relevant was found."""
+        """Retrieval confidence: abstain before generating when nothing relevant was found.
+
+        The thresholds are tuned with ``python -m chatbot.eval --tune-abstain``; a fault code,
+        parameter name or quoted message found verbatim in a top passage always counts.
+        """
         if not r.passages:
             return False
         threshold = self.settings.retrieval.abstain_threshold
         if r.lang != "en":
             threshold = self.settings.retrieval.abstain_threshold_other
-        if max(p.dense for p in r.passages[:3]) >= threshold:
-            return True
-        # a fault code / parameter the question names, found verbatim in a top passage
-        return any(_has_code(r.query, p) for p in r.passages[:3])
+        cos, exact = self.evidence(r)
+        return exact or cos >= threshold
 
     def _translate(self, question: str) -> str:
         assert self.llm is not None
@@ -191,20 +209,30 @@ class Answerer:
             return
 
         passages = r.passages
+        quote_n = 1
+        quote = best_quote(query, neutralise(passages[0].chunk.text)[0])
+        lead = f"“{quote}” [{quote_n}]" if quote else ""
+        if self.style == "quote-first" and lead:
+            # The quoted manual lines lead the answer and are known now: show them at once.
+            timings["first_text_ms"] = (time.perf_counter() - t0) * 1000
+            yield Event("lead", text=lead)
         generated = ""
         stats = StreamStats()
         if self.llm is not None:
+            t_llm = time.perf_counter()
             try:
-                for piece in self.llm.stream(system_message(passages, qlang), user_message(query), stats):
+                prompt = system_message(passages[: self.prompt_passages], qlang)
+                for piece in self.llm.stream(prompt, user_message(query), stats):
                     generated += piece
                     yield Event("token", text=piece)
             except LLMError as exc:
                 result.llm_error = str(exc)
                 log.warning("LLM unavailable: %s", exc)
+            if stats.ttft_ms is not None:  # from the question's arrival, retrieval included
+                timings["ttft_ms"] = stats.ttft_ms + (t_llm - t0) * 1000
+                timings.setdefault("first_text_ms", timings["ttft_ms"])
         else:
             result.llm_error = "no language model configured"
-        if stats.ttft_ms is not None:
-            timings["ttft_ms"] = stats.ttft_ms
         timings["generation_ms"] = stats.total_ms
 
         texts = [p.chunk.text for p in passages]
@@ -222,9 +250,6 @@ class Answerer:
             "model_said_not_covered": g.says_not_covered,
             "finish_reason": stats.finish_reason,
         }
-        quote_n = 1
-        quote = best_quote(query, texts[0])
-        lead = f"“{quote}” [{quote_n}]" if quote else ""
         if result.llm_error is None and self.style == "generate":
             if g.says_not_covered or g.empty:
                 result.abstained = True
@@ -280,11 +305,19 @@ class Answerer:
         return notes
 
 
-def _has_code(query: str, p: Passage) -> bool:
-    """The question names a code/identifier that the passage contains (error:24, E-107, $32, HOME_OFFSET)."""
-    codes = re.findall(r"\$\w+|\b[A-Za-z]{1,6}[-:]?\d+(?:\.\d+)?\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", query)
+def _has_code(query: str, p: Passage, lexical: Any = None) -> bool:
+    """The question names a specific code/identifier (error:24, E-107, $32, HOME_OFFSET) that the passage
+    contains. Codes found in many chunks (a machine's model name such as HP-200) are no evidence."""
     text = p.chunk.text.lower()
-    return any(c.lower() in text for c in codes)
+    return any(code in text and (lexical is None or lexical.is_specific(code)) for code in codes_in(query))
+
+
+def _has_phrase(query: str, p: Passage) -> bool:
+    phrases = quoted_phrases(query)
+    if not phrases:
+        return False
+    text = re.sub(r"\s+", " ", p.chunk.text.lower())
+    return any(ph in text for ph in phrases)
 
 
 def _mostly_same(a: str, b: str) -> bool:

@@ -85,7 +85,9 @@ def build_app(settings: Settings, *, with_llm: bool = True) -> AppDeps:
     style = settings.llm.answer_style
     if style == "auto":
         style = "quote-first" if small else "generate"
-    answerer = Answerer(retriever, llm, settings, style=style)
+    # The 135M model reads a long prompt slowly (time to first token) and gains nothing from more sources.
+    prompt_passages = min(settings.retrieval.k, settings.llm.embedded_prompt_passages) if small else None
+    answerer = Answerer(retriever, llm, settings, style=style, prompt_passages=prompt_passages)
     return AppDeps(settings, embedder, handle, retriever, answerer, llm, server)
 
 

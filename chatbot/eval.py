@@ -21,6 +21,7 @@ from typing import Any
 from index.errors import UserError
 
 from .app import AppDeps, build_app
+from .grounding import citations_in
 from .logs import setup_logging
 from .qa import Question, Retrieved, first_hit_rank, grouped, is_hit, load_qa, score
 from .settings import load_settings
@@ -47,7 +48,12 @@ class Row:
     must_recall: float | None = None
     cited: list[dict[str, Any]] = field(default_factory=list)
     cited_correct: int = 0
+    raw_cited: int = 0
+    raw_cited_correct: int = 0
+    raw_cited_invalid: int = 0
+    dropped_sentences: int = 0
     ttft_ms: float | None = None
+    first_text_ms: float | None = None
     total_ms: float | None = None
     llm_error: str | None = None
 
@@ -70,14 +76,13 @@ class Row:
             "cited": self.cited,
             "cited_correct": self.cited_correct,
             "ttft_ms": self.ttft_ms,
+            "first_text_ms": self.first_text_ms,
             "total_ms": self.total_ms,
             "llm_error": self.llm_error,
         }
 
 
 def evaluate(deps: AppDeps, questions: Sequence[Question], k: int, answers: bool) -> list[Row]:
-    from .answer import _has_code
-
     rows: list[Row] = []
     for q in questions:
         row = Row(q)
@@ -95,8 +100,7 @@ def evaluate(deps: AppDeps, questions: Sequence[Question], k: int, answers: bool
             }
             for p in r.passages
         ]
-        row.confidence = max((p.dense for p in r.passages[:3]), default=0.0)
-        row.code_match = any(_has_code(q.question, p) for p in r.passages[:3])
+        row.confidence, row.code_match = deps.answerer.evidence(r)
         row.abstained = not deps.answerer.confident(r)
         if answers:
             result = deps.answerer.answer(q.question)
@@ -104,16 +108,26 @@ def evaluate(deps: AppDeps, questions: Sequence[Question], k: int, answers: bool
             row.answer = result.answer
             row.llm_error = result.llm_error
             row.ttft_ms = result.timings.get("ttft_ms")
+            row.first_text_ms = result.timings.get("first_text_ms")
             row.total_ms = result.timings.get("total_ms")
             if q.must_contain:
                 low = result.answer.lower()
                 row.must_recall = sum(s.lower() in low for s in q.must_contain) / len(q.must_contain)
             row.cited = [{"n": c.n, "source": c.source, "page": c.page} for c in result.citations]
-            row.cited_correct = sum(
-                is_hit(q, Retrieved(c.source, (c.page,) if c.page else ())) for c in result.citations
-            )
+            row.cited_correct = sum(_cites_gold(q, c) for c in result.citations)
+            # the same, for the model's raw text before the grounding check
+            g = result.grounding
+            raw = [n for n in citations_in(g.get("generated", "")) if 0 < n <= len(result.passages)]
+            row.raw_cited = len(raw)
+            row.raw_cited_correct = sum(_cites_gold(q, result.passages[n - 1]) for n in raw)
+            row.raw_cited_invalid = len(g.get("removed_citations", []))
+            row.dropped_sentences = len(g.get("dropped_sentences", []))
         rows.append(row)
     return rows
+
+
+def _cites_gold(q: Question, c: Any) -> bool:
+    return is_hit(q, Retrieved(c.source, (c.page,) if c.page else ()))
 
 
 def summarize(rows: Sequence[Row], k: int, answers: bool) -> dict[str, Any]:
@@ -141,15 +155,23 @@ def summarize(rows: Sequence[Row], k: int, answers: bool) -> dict[str, Any]:
         recalls_all = [r.must_recall if not r.abstained else 0.0 for r in ans if r.must_recall is not None]
         cited = sum(len(r.cited) for r in rows if r.q.answerable)
         ttft = [r.ttft_ms for r in rows if r.ttft_ms is not None]
+        first = [r.first_text_ms for r in rows if r.first_text_ms is not None]
         total = [r.total_ms for r in rows if r.total_ms is not None]
         out["answers"] = {
             "must_contain_recall": statistics.fmean(recalls_all) if recalls_all else None,
             "must_contain_recall_when_answered": statistics.fmean(recalls) if recalls else None,
             "citation_accuracy": (sum(r.cited_correct for r in ans) / cited) if cited else None,
+            "citation_accuracy_before_grounding": (
+                sum(r.raw_cited_correct for r in ans) / max(1, sum(r.raw_cited for r in ans))
+            ),
+            "citations_to_sources_not_given": sum(r.raw_cited_invalid for r in rows),
+            "sentences_dropped_by_grounding": sum(r.dropped_sentences for r in rows),
             "citations": cited,
             "abstain_accuracy": out["abstain_accuracy"],
             "false_abstain_rate": out["false_abstain_rate"],
             "llm_errors": sum(1 for r in rows if r.llm_error),
+            "first_answer_text_ms_p50": pct(first, 50),
+            "first_answer_text_ms_p95": pct(first, 95),
             "ttft_ms_p50": pct(ttft, 50),
             "ttft_ms_p95": pct(ttft, 95),
             "total_ms_p50": pct(total, 50),

@@ -106,7 +106,9 @@ def ground(
         fixed, nums, bad = _fix_citations(sentence, allowed)
         removed.extend(bad)
         body = _LIST_MARK.sub("", _CITE.sub("", fixed)).strip()
-        if not re.search(r"\w", body):
+        if len(_content(tokenize(body))) < 2:  # list numbers, "See above.", stray fragments
+            if re.search(r"[^\W\d_]{3}", body):
+                dropped.append(sentence)
             continue
         pool = sorted(set(nums)) or sorted(allowed)
         sent_tokens = _content(tokenize(body))
@@ -136,25 +138,39 @@ def ground(
     return Grounded(text, sorted(set(cited)), dropped, sorted(set(removed)))
 
 
-def best_quote(question: str, text: str, max_chars: int = 420) -> str:
-    """The sentence(s) of a passage that best match the question, with the lines that continue them."""
+def best_quote(question: str, text: str, max_chars: int = 480) -> str:
+    """The run of up to four sentences/rows of a passage that covers most of the question's terms.
+
+    Coverage, not a sum: a window earns each question term once, codes and identifiers weigh 3x,
+    so the window that holds both "what it is" and "what to do" beats one repeating the topic.
+    """
     flat = re.sub(r"(?<![.:;!?])\n(?=[a-z(])", " ", text)  # join wrapped lines
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", flat) if s.strip()]
     if not sentences:
         return ""
-    q = tokenize(question)
-    weights = {t: (3.0 if re.search(r"\d|[:$_.-]", t) else 1.0) for t in q if t not in STOPWORDS}
-    scores = [sum(weights.get(t, 0.0) for t in set(tokenize(s))) for s in sentences]
-    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
-    out = sentences[best]
-    j = best + 1
-    while j < len(sentences) and len(out) + len(sentences[j]) < max_chars and not SAFETY.match(sentences[j]):
-        # keep going while the next sentence still belongs to the same row/step
-        if re.match(r"^([A-Z]{1,3}[-:]?\d|\d{1,3}[.)]?\s|\$\d)", sentences[j]) and j > best + 1:
-            break
-        out += " " + sentences[j]
-        j += 1
-    return out[:max_chars].rstrip()
+    weights = {
+        t: (3.0 if re.search(r"\d|[:$_.-]", t) else 1.0) for t in tokenize(question) if t not in STOPWORDS
+    }
+    toks = [set(tokenize(s)) for s in sentences]
+    best: tuple[float, int, int] = (-1.0, 0, 1)
+    for i in range(len(sentences)):
+        if best[0] >= 0 and not any(t in weights for t in toks[i]):
+            continue  # a window starts with a sentence that matches the question
+        covered: set[str] = set()
+        length = 0
+        for j in range(i, min(len(sentences), i + 4)):
+            length += len(sentences[j]) + 1
+            if length > max_chars and j > i:
+                break
+            if j > i and SAFETY.match(sentences[j]):
+                break
+            covered |= toks[j]
+            score = sum(weights.get(t, 0.0) for t in covered)
+            # prefer more coverage, then fewer sentences, then earlier text
+            if score > best[0] + 1e-9 or (abs(score - best[0]) < 1e-9 and j + 1 - i < best[2] - best[1]):
+                best = (score, i, j + 1)
+    _, i, j = best
+    return " ".join(sentences[i:j])[:max_chars].rstrip()
 
 
 def safety_notes(text: str) -> list[tuple[str, str]]:

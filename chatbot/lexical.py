@@ -9,6 +9,7 @@ row first.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -116,6 +117,20 @@ _QUOTED = re.compile(
 _WS = re.compile(r"\s+")
 
 
+_CODE = re.compile(
+    r"\$\w+|\b[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?\b|\b[A-Za-z]{1,3}\d+(?:\.\d+)?\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b"
+)
+_ROW_HEAD = re.compile(
+    r"^\|?\s*(\$\w+|[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?|[A-Za-z]{1,3}\d+(?:\.\d+)?|[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b",
+    re.M,
+)
+
+
+def codes_in(query: str) -> list[str]:
+    """Fault codes, parameters and identifiers a question names (E-107, ALARM:9, $32, P9.01, HOME_OFFSET)."""
+    return list(dict.fromkeys(m.group(0).lower() for m in _CODE.finditer(query)))
+
+
 def quoted_phrases(query: str) -> list[str]:
     """Text the operator quoted or pasted in quotes ("Min temp", 'could not claim interface 0')."""
     out = []
@@ -132,7 +147,16 @@ class LexicalIndex:
     def __init__(self, texts: Sequence[str]) -> None:
         import bm25s
 
+        # bm25s sets its own logger to DEBUG on import; keep it as quiet as the rest
+        logging.getLogger("bm25s").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+
         self._flat = [_WS.sub(" ", t.lower()) for t in texts]
+        self._df_cache: dict[str, int] = {}
+        # codes that begin a line (a fault table row, a parameter entry): "e-107", "al-01", "$32", "p9.01"
+        self._row_heads: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            for m in _ROW_HEAD.finditer(t):
+                self._row_heads.setdefault(m.group(1).lower(), []).append(i)
         self.n = len(texts)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
         if self.n:
@@ -145,6 +169,25 @@ class LexicalIndex:
         if not toks:
             return np.zeros(self.n, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(toks), dtype=np.float32)
+
+    def is_specific(self, code: str) -> bool:
+        """A code that occurs in few chunks (at most 8 or 2% of them, and never a quarter of the index):
+        naming it is evidence of relevance; a machine's model name found everywhere is not."""
+        n = self._df_cache.get(code)
+        if n is None:
+            n = sum(1 for t in self._flat if code in t)
+            self._df_cache[code] = n
+        return n <= max(8, 0.02 * self.n) and n <= 0.25 * self.n
+
+    def code_rows(self, query: str, rows: np.ndarray | None = None) -> list[int]:
+        """Rows where a code the question names begins a line: the table row that defines it."""
+        allowed = None if rows is None else {int(r) for r in rows}
+        hits = list(dict.fromkeys(i for c in codes_in(query) for i in self._row_heads.get(c, [])))
+        hits = [i for i in hits if allowed is None or i in allowed]
+        if len(hits) > 1:
+            s = self.scores(query)
+            hits.sort(key=lambda i: -s[i])
+        return hits
 
     def phrase_rows(self, query: str, rows: np.ndarray | None = None) -> list[int]:
         """Rows containing a quoted phrase of the query verbatim, best BM25 first."""

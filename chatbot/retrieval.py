@@ -201,11 +201,15 @@ class Retriever:
         phrase = state.lexical.phrase_rows(query, rows)[:n]
         if phrase:  # text the question quotes, found verbatim (a pasted error message)
             rankings["phrase"] = phrase
+        code_rows = state.lexical.code_rows(query, rows)[:n]
+        if code_rows:  # a row that begins with the fault code / parameter the question names
+            rankings["code_row"] = code_rows
         weights = {
             "dense": s.dense_weight,
             "lexical": s.lexical_weight,
             "multilingual": s.multilingual_weight,
             "phrase": s.phrase_weight,
+            "code_row": s.code_row_weight,
         }
         if qlang != "en" and self.ml_embedder is not None and state.ml_vectors is not None:
             t = time.perf_counter()

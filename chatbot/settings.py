@@ -113,6 +113,11 @@ class RetrievalSettings(Section):
         ge=0,
         description="Weight of the exact-phrase ranking (text the question quotes, e.g. a pasted error).",
     )
+    code_row_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Weight of the ranking of rows that begin with a code the question names (E-107).",
+    )
     multilingual_weight: float = Field(
         1.0, ge=0, description="Weight of the cross-lingual dense ranking (non-English questions only)."
     )
@@ -136,14 +141,14 @@ class RetrievalSettings(Section):
         2.0, ge=0.1, description="How often the live index is checked for a new version."
     )
     abstain_threshold: float = Field(
-        0.40,
+        0.50,
         ge=-1,
         le=1,
         description="Answer only when one of the top passages reaches this cosine similarity (English "
         "questions) or the top passage contains a code the question names; tuned with `python -m chatbot.eval`.",
     )
     abstain_threshold_other: float = Field(
-        0.20, ge=-1, le=1, description="The same threshold for questions in other languages than English."
+        0.25, ge=-1, le=1, description="The same threshold for questions in other languages than English."
     )
 
 
@@ -185,6 +190,9 @@ class LLMSettings(Section):
     )
     embedded_threads: int = Field(2, ge=1, description="CPU threads of the embedded model server.")
     embedded_max_tokens: int = Field(160, ge=16, description="Longest answer from the embedded 135M model.")
+    embedded_prompt_passages: int = Field(
+        2, ge=1, description="Sources given to the embedded model (all retrieved passages are still shown)."
+    )
     embedded_ctx: int = Field(4096, ge=512, description="Context length of the embedded model server.")
     embedded_port: int = Field(0, ge=0, description="Port of the embedded server (0: any free port).")
 

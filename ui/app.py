@@ -244,6 +244,7 @@ class UI:
         ]
         yield state.messages, "", gr.skip(), gr.skip(), state
         generated = ""
+        lead = ""
         last = 0.0
         result: AnswerResult | None = None
         try:
@@ -254,13 +255,17 @@ class UI:
                     n = len(ev.retrieval.passages)
                     state.messages[-1]["content"] = f"<i>Found {n} passages; writing the answer…</i>"
                     yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
+                elif ev.kind == "lead":
+                    lead = _linked(ev.text, msg)
+                    state.messages[-1]["content"] = f'<div class="answer">{lead}</div>'
+                    yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
                 elif ev.kind == "token":
                     generated += ev.text
                     if time.monotonic() - last > 0.15:
                         last = time.monotonic()
                         state.messages[-1]["content"] = (
-                            f'<span class="streaming">{html.escape(generated)}</span>'
-                        )
+                            f'<div class="answer">{lead}</div>' if lead else ""
+                        ) + f'<span class="streaming">{html.escape(generated)}</span>'
                         yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
                 elif ev.kind == "done":
                     result = ev.result

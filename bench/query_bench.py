@@ -1,0 +1,178 @@
+"""Query benchmark: retrieval latency (1 and 8 concurrent callers) and index RAM.
+
+    python bench/query_bench.py                       # real corpus + synthetic 100k and 1M chunks
+    python bench/query_bench.py --scales 100000       # smaller run
+
+* Real size: the hybrid retriever (query embedding + FAISS + BM25 + fusion) over an index of
+  ../shared/corpus (built first if missing), with the dev.jsonl questions as queries.
+* Synthetic scale: random unit vectors of the model's dimension (384). The FAISS index type is
+  chosen as the app chooses it (exact flat below index.ann_threshold, HNSW above); its
+  recall@10 against exact search is reported, and flat is timed beside it for comparison.
+  Random vectors are a harsh case for approximate search (no cluster structure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("OPASSIST_SHARED", ROOT.parent / "shared"))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
+
+
+def timed_calls(fn, queries: list, workers: int, repeat: int) -> tuple[list[float], float]:
+    work = [q for _ in range(repeat) for q in queries]
+
+    def one(q):
+        t = time.perf_counter()
+        fn(q)
+        return (time.perf_counter() - t) * 1000
+
+    t0 = time.perf_counter()
+    if workers == 1:
+        lat = [one(q) for q in work]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            lat = list(pool.map(one, work))
+    return lat, len(work) / (time.perf_counter() - t0)
+
+
+def real_corpus(index: Path, repeat: int) -> list[dict]:
+    from chatbot.qa import load_qa
+    from chatbot.retrieval import IndexHandle, Retriever
+    from chatbot.settings import load_settings
+    from index.embeddings import load_embedder, spec_from_settings
+
+    if not (index / "CURRENT").exists():
+        from ingest.cli import main as ingest_main
+
+        ingest_main([str(SHARED / "corpus"), "--index", str(index), "--no-progress", "--json"])
+    settings = load_settings(None, index={"path": str(index)})
+    emb = load_embedder(spec_from_settings(settings.embedding))
+    before = rss_mb()
+    handle = IndexHandle(index, emb.name, emb.dim)
+    state = handle.get()
+    ram = rss_mb() - before
+    retriever = Retriever(handle, emb, settings.retrieval)
+    queries = [q.question for q in load_qa(SHARED / "qa" / "dev.jsonl").questions]
+    rows = []
+    for workers in (1, 8):
+        lat, qps = timed_calls(lambda q: retriever.retrieve(q), queries, workers, repeat)
+        rows.append(
+            {
+                "case": f"real corpus, hybrid ({len(state.index.chunks)} chunks)",
+                "index": state.index.meta.ann,
+                "callers": workers,
+                "p50": pct(lat, 50),
+                "p95": pct(lat, 95),
+                "qps": qps,
+                "ram_mb": ram,
+                "recall": None,
+            }
+        )
+    return rows
+
+
+def synthetic(n: int, dim: int, threshold: int, repeat: int) -> list[dict]:
+    import faiss
+
+    from index.search import build_ann, choose_ann
+
+    rng = np.random.default_rng(0)
+    base_rss = rss_mb()
+    vecs = rng.standard_normal((n, dim), dtype=np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    queries = rng.standard_normal((200, dim), dtype=np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    kind = choose_ann(n, "auto", threshold)
+    rows = []
+    flat = build_ann(vecs, "flat")
+    _, exact = flat.search(queries, 10)
+    candidates = [("flat", flat)]
+    if kind != "flat":
+        t = time.perf_counter()
+        ann = build_ann(vecs, kind)
+        build_s = time.perf_counter() - t
+        candidates.append((kind, ann))
+    for name, index in candidates:
+        ram = (
+            (index.ntotal * dim * 4 / 2**20)
+            if name == "flat"
+            else (rss_mb() - base_rss - n * dim * 8 / 2**20)
+        )
+        _, got = index.search(queries, 10)
+        recall = float(np.mean([len(set(g) & set(e)) / 10 for g, e in zip(got, exact, strict=True)]))
+        qs = list(queries)
+        for workers in (1, 8):
+            lat, qps = timed_calls(lambda q, idx=index: idx.search(q.reshape(1, -1), 10), qs, workers, repeat)
+            rows.append(
+                {
+                    "case": f"synthetic {n:,} x {dim}"
+                    + (" (auto choice)" if name == kind else " (exact, for comparison)"),
+                    "index": name + (f", built in {build_s:.0f} s" if name != "flat" else ""),
+                    "callers": workers,
+                    "p50": pct(lat, 50),
+                    "p95": pct(lat, 95),
+                    "qps": qps,
+                    "ram_mb": max(ram, 0.0),
+                    "recall": recall,
+                }
+            )
+    del vecs, flat
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", default=str(ROOT / "data" / "corpus-index"), help="index of ../shared/corpus")
+    ap.add_argument("--scales", default="100000,1000000")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    from chatbot.settings import load_settings
+
+    threshold = load_settings(None).index.ann_threshold
+    rows = real_corpus(Path(args.index), args.repeat) if (SHARED / "corpus").is_dir() else []
+    for n in [int(x) for x in args.scales.split(",") if x]:
+        print(f"building synthetic {n:,} ...", file=sys.stderr, flush=True)
+        rows += synthetic(n, 384, threshold, max(1, args.repeat // 2))
+    hdr = f"{'case':<44} {'index':<22} {'callers':>7} {'p50 ms':>8} {'p95 ms':>8} {'queries/s':>10} {'RAM MB':>8} {'recall@10':>9}"
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        rec = "-" if r["recall"] is None else f"{r['recall']:.3f}"
+        print(
+            f"{r['case']:<44} {r['index']:<22} {r['callers']:>7} {r['p50']:>8.2f} {r['p95']:>8.2f} "
+            f"{r['qps']:>10.0f} {r['ram_mb']:>8.0f} {rec:>9}"
+        )
+    print(
+        f"\nRAM MB: index in memory (real corpus: vectors + FAISS + BM25 + chunk texts; synthetic: FAISS only)."
+        f" Index type by size: flat below {threshold:,} chunks, HNSW (M=32, efSearch=96) above."
+    )
+    _ = statistics
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""Evaluation: the metric code on hand-made cases with known answers, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DEV_QA, REPO, need_corpus
+
+from chatbot.eval import pct, tune_abstain
+from chatbot.qa import Question, Retrieved, first_hit_rank, grouped, is_hit, load_qa, score
+
+
+def _q(
+    source: str = "a.pdf", pages: tuple[int, ...] = (3,), kind: str = "fault_code", lang: str = "en"
+) -> Question:
+    return Question("q", "?", "", source, pages, (), True, kind, lang)
+
+
+def test_hit_rules() -> None:
+    q = _q(pages=(3, 4))
+    assert is_hit(q, Retrieved("a.pdf", (4,)))
+    assert is_hit(q, Retrieved("a.pdf", (2, 3)))  # a chunk spanning pages counts if any page matches
+    assert not is_hit(q, Retrieved("a.pdf", (5,)))
+    assert not is_hit(q, Retrieved("b.pdf", (3,)))
+    md = _q(source="notes.md", pages=())
+    assert is_hit(md, Retrieved("notes.md", ()))
+
+
+def test_rank_two_gives_mrr_half_and_misses_count_zero() -> None:
+    q = _q()
+    ranks = [
+        first_hit_rank(q, [Retrieved("a.pdf", (9,)), Retrieved("a.pdf", (3,))]),  # rank 2
+        first_hit_rank(q, [Retrieved("a.pdf", (3,))]),  # rank 1
+        first_hit_rank(q, [Retrieved("b.pdf", (3,))] * 5),  # miss
+        first_hit_rank(q, [Retrieved("x.pdf", (1,))] * 5 + [Retrieved("a.pdf", (3,))]),  # rank 6 > k
+    ]
+    assert ranks == [2, 1, None, 6]
+    s = score(ranks, k=5)
+    assert s.hit_at_1 == 0.25
+    assert s.hit_at_k == 0.5
+    assert s.mrr == pytest.approx((0.5 + 1.0) / 4)
+    g = grouped([_q(kind="a"), _q(kind="a"), _q(kind="b"), _q(kind="b")], ranks, 5, "kind")
+    assert g["a"] == {"n": 2, "hit_at_1": 0.5, "hit_at_k": 1.0, "mrr": 0.75}
+    assert g["b"]["hit_at_k"] == 0.0
+
+
+def test_qa_loader_reports_malformed_lines(tmp_path: Path) -> None:
+    f = tmp_path / "qa.jsonl"
+    f.write_text(
+        json.dumps(
+            {
+                "id": "1",
+                "question": "What is E-107?",
+                "source": "a.pdf",
+                "pages": [7],
+                "answerable": True,
+                "extra_key": "ignored",
+            }
+        )
+        + "\n"
+        + "{not json\n"
+        + json.dumps({"id": "3", "question": "", "source": "a.pdf"})
+        + "\n"
+        + "\n"
+        + json.dumps({"id": "4", "question": "Warranty?", "source": "", "answerable": False})
+        + "\n"
+    )
+    rep = load_qa(f)
+    assert [q.id for q in rep.questions] == ["1", "4"]
+    assert len(rep.errors) == 2
+    assert rep.errors[0].startswith(f"{f}:2:") and rep.errors[1].startswith(f"{f}:3:")
+    assert rep.questions[1].kind == "unanswerable"
+
+
+def test_percentiles_and_threshold_tuning() -> None:
+    assert pct([5, 1, 3, 2, 4], 50) == 3
+    assert pct([float(i) for i in range(1, 101)], 95) == 95.0
+    from chatbot.eval import Row
+
+    rows = [Row(_q(), confidence=c) for c in (0.6, 0.7, 0.55)]
+    un = Question("u", "?", "", "", (), (), False, "unanswerable", "en")
+    rows += [Row(un, confidence=c) for c in (0.3, 0.45)]
+    t = tune_abstain(rows)["en"]
+    assert 0.45 < t["threshold"] <= 0.55
+    assert t["abstain_accuracy"] == 1.0 and t["false_abstain_rate"] == 0.0
+
+
+def _sample_qa(tmp_path: Path, sample_facts: list[dict]) -> Path:
+    f = tmp_path / "sample_qa.jsonl"
+    lines = []
+    for i, fact in enumerate(sample_facts):
+        lines.append(
+            {
+                "id": f"s{i}",
+                "question": fact["question"],
+                "answer": "",
+                "source": fact["source"],
+                "pages": [fact["page"]] if fact["page"] else [],
+                "must_contain": fact["must_contain"][:1],
+                "answerable": True,
+                "kind": "sample",
+                "lang": fact["lang"],
+            }
+        )
+    lines.append(
+        {
+            "id": "u1",
+            "question": "What is the warranty period of the paint robot in hall 4?",
+            "answer": "",
+            "source": "",
+            "pages": [],
+            "must_contain": [],
+            "answerable": False,
+            "kind": "unanswerable",
+            "lang": "en",
+        }
+    )
+    f.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    return f
+
+
+def test_eval_cli_end_to_end_on_the_sample_manuals(
+    sample_index: Path, sample_facts, tmp_path: Path, llm_server
+) -> None:
+    qa = _sample_qa(tmp_path, sample_facts)
+    out = tmp_path / "rows.jsonl"
+    env = {
+        **os.environ,
+        "OPASSIST_LLM__BASE_URL": llm_server.base_url,
+        "OPASSIST_LLM__ANSWER_STYLE": "quote-first",
+        "OPASSIST_LLM__MAX_TOKENS": "48",
+    }
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatbot.eval",
+            "--index",
+            str(sample_index),
+            "--qa",
+            str(qa),
+            "--answers",
+            "--json",
+            "--out",
+            str(out),
+            "--tune-abstain",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    for key in (
+        "hit_at_1",
+        "hit_at_k",
+        "mrr",
+        "k",
+        "abstain_accuracy",
+        "false_abstain_rate",
+        "by_kind",
+        "by_lang",
+        "retrieval_ms_p50",
+        "retrieval_ms_p95",
+        "answers",
+    ):
+        assert key in d, key
+    assert d["k"] == 5 and d["questions"] == len(sample_facts) + 1
+    assert d["hit_at_k"] >= 0.85
+    assert d["abstain_accuracy"] == 1.0
+    assert {"en", "de", "es"} <= set(d["by_lang"])
+    a = d["answers"]
+    assert a["citation_accuracy"] is not None and a["citation_accuracy"] > 0.5
+    assert a["must_contain_recall"] is not None and a["must_contain_recall"] > 0.5
+    assert a["ttft_ms_p50"] is not None and a["total_ms_p95"] >= a["ttft_ms_p50"]
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == d["questions"] and {"rank", "retrieved", "answer", "cited"} <= set(rows[0])
+    # the human-readable table too
+    p2 = subprocess.run(
+        [sys.executable, "-m", "chatbot.eval", "--index", str(sample_index), "--qa", str(qa)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p2.returncode == 0 and "hit@5" in p2.stdout and "by language" in p2.stdout
+
+
+@pytest.mark.corpus
+def test_dev_qa_file_loads_cleanly() -> None:
+    need_corpus()
+    rep = load_qa(DEV_QA)
+    assert not rep.errors and len(rep.questions) == 72
+    assert sum(not q.answerable for q in rep.questions) == 8
