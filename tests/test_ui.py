@@ -136,7 +136,11 @@ def ui(tmp_path_factory: pytest.TempPathFactory, llm_server, real_embedder, hmi_
         time.sleep(0.5)
     yield {"url": url, "root": root, "docs": docs, "settings": settings, "env": env}
     proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:  # open streaming connections can hold a graceful shutdown
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -358,14 +362,15 @@ def test_question_length_cap_and_per_client_rate_limit(ui) -> None:
     flood = Client(ui["url"] + "/", verbose=False)
     with pytest.raises(Exception, match="too long"):
         flood.predict("x" * 600, "", "", api_name="/ask")
+    jobs = [flood.submit("What does E-101 mean?", "", "", api_name="/ask") for _ in range(10)]  # all at once
     errors = 0
-    for _ in range(8):
+    for job in jobs:
         try:
-            flood.predict("What does E-101 mean?", "", "", api_name="/ask")
+            job.result(timeout=300)
         except Exception as exc:
             assert "Too many questions" in str(exc)
             errors += 1
-    assert errors >= 2  # the burst (5) was used up by one client
+    assert errors >= 3  # the burst (5) was used up by one client
     other = Client(ui["url"] + "/", verbose=False)  # another operator is not affected
     out = other.predict("What does E-102 mean?", "", "", api_name="/ask")
     assert "E-102" in out["answer"] or any("E-102" in c["text"] for c in out["citations"])
