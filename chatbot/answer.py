@@ -241,7 +241,7 @@ class Answerer:
             generated,
             texts,
             same_language=(qlang == "en"),
-            min_support=0.75 if self.style == "quote-first" else 0.5,
+            min_support=0.9 if self.style == "quote-first" else 0.5,
         )
         result.grounding = {
             "generated": generated,

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .lexical import STOPWORDS, tokenize
+from .lexical import STOPWORDS, codes_in, tokenize
 from .prompt import NOT_COVERED
 
 _CITE = re.compile(r"\[\s*(?:sources?\s*)?(\d{1,2}(?:\s*[,;–-]\s*\d{1,2})*)\s*\]", re.I)
@@ -29,6 +29,7 @@ _ABSTAIN_EN = re.compile(
     r"no information|cannot find|can't find|not in the (manuals|sources)",
     re.I,
 )
+_ROW = re.compile(r"^(\$\w+|[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?|[A-Z]{1,3}\d+(?:\.\d+)?)\b")  # the next table row
 SAFETY = re.compile(r"^\s*(DANGER|WARNING|CAUTION)\b[:\s]", re.M)
 
 
@@ -152,6 +153,23 @@ def best_quote(question: str, text: str, max_chars: int = 480) -> str:
         t: (3.0 if re.search(r"\d|[:$_.-]", t) else 1.0) for t in tokenize(question) if t not in STOPWORDS
     }
     toks = [set(tokenize(s)) for s in sentences]
+    # When the question names a code (E-107, $32, AL-01), the quote starts where that code does:
+    # at the row that begins with it if there is one, else at a sentence that mentions it.
+    codes = codes_in(question)
+    starts = [i for i, s in enumerate(sentences) if any(s.lower().startswith(c) for c in codes)]
+    starts = starts or [i for i, s in enumerate(sentences) if any(c in s.lower() for c in codes)]
+    if starts:  # the whole row/entry of that code, up to the next one
+        i = starts[0]
+        out = sentences[i]
+        for j in range(i + 1, min(len(sentences), i + 6)):
+            if (
+                _ROW.match(sentences[j])
+                or SAFETY.match(sentences[j])
+                or len(out) + len(sentences[j]) + 1 > max_chars
+            ):
+                break
+            out += " " + sentences[j]
+        return out[:max_chars].rstrip()
     best: tuple[float, int, int] = (-1.0, 0, 1)
     for i in range(len(sentences)):
         if best[0] >= 0 and not any(t in weights for t in toks[i]):

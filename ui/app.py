@@ -105,6 +105,10 @@ def _linked(text: str, msg: int) -> str:
     return _CITE.sub(lambda m: f'<a class="cite" href="#cite-{msg}-{m.group(1)}">[{m.group(1)}]</a>', esc)
 
 
+def _with_level(level: str, text: str) -> str:
+    return text if text.upper().startswith(level) else f"{level}: {text}"
+
+
 def _where(c: Citation) -> str:
     page = f"p. {c.page}" if c.page else ""
     return " — ".join(x for x in (c.title, page) if x)
@@ -114,7 +118,7 @@ def render_answer(r: AnswerResult, msg: int) -> str:
     parts: list[str] = []
     for s in r.safety:
         parts.append(
-            f'<div class="safety safety-{s.level.lower()}">⚠ {html.escape(s.level)}: {html.escape(s.text)} '
+            f'<div class="safety safety-{s.level.lower()}">⚠ {html.escape(_with_level(s.level, s.text))} '
             f'<a class="cite" href="#cite-{msg}-{s.n}">[{s.n}]</a></div>'
         )
     if r.abstained:
@@ -198,7 +202,7 @@ class UI:
     def source_view(self, c: Citation) -> tuple[str, str | None]:
         doc = self._doc(c.source)
         url = f"/files/{doc.sha256}" if doc is not None else None
-        img = self.pages.image(doc, c.page) if doc is not None and c.page else None
+        img = self.pages.image(doc, c.page, c.quote) if doc is not None and c.page else None
         return render_source(c, url), (str(img) if img else None)
 
     def _check(self, question: str, request: gr.Request | None) -> str:
