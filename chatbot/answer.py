@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from index.types import Chunk
+
 from . import lang as langmod
 from .grounding import best_quote, ground, safety_notes
 from .lexical import codes_in, quoted_phrases
@@ -210,7 +212,7 @@ class Answerer:
 
         passages = r.passages
         quote_n = 1
-        quote = best_quote(query, neutralise(passages[0].chunk.text)[0])
+        quote = best_quote(query, neutralise(passages[0].chunk.text)[0], context=_where(passages[0].chunk))
         lead = f"“{quote}” [{quote_n}]" if quote else ""
         if self.style == "quote-first" and lead:
             # The quoted manual lines lead the answer and are known now: show them at once.
@@ -251,7 +253,13 @@ class Answerer:
             "finish_reason": stats.finish_reason,
         }
         if result.llm_error is None and self.style == "generate":
-            if g.says_not_covered or g.empty:
+            if (g.says_not_covered or g.empty) and lead and _pinned(query, passages[0]):
+                # The model gave up, but the top passage holds the very code or phrase the
+                # question names: "not in the manuals" would be false. Show the manual's lines.
+                result.answer = lead
+                result.citations = [Citation.of(quote_n, passages[quote_n - 1])]
+                result.grounding["reason"] = "the model gave no supported answer; quoting the manual"
+            elif g.says_not_covered or g.empty:
                 result.abstained = True
                 result.answer = not_covered(qlang)
                 result.grounding["reason"] = (
@@ -271,7 +279,11 @@ class Answerer:
             cited = sorted({quote_n, *g.cited}) if model_part else [quote_n]
             result.citations = [Citation.of(n, passages[n - 1]) for n in cited]
         for c in result.citations:
-            c.quote = quote if c.n == quote_n and quote else best_quote(query, c.text)
+            c.quote = (
+                quote
+                if c.n == quote_n and quote
+                else best_quote(query, c.text, context=_where(passages[c.n - 1].chunk))
+            )
         if not result.abstained:
             result.safety = self._safety(result.citations, passages)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -318,6 +330,21 @@ def _has_phrase(query: str, p: Passage) -> bool:
         return False
     text = re.sub(r"\s+", " ", p.chunk.text.lower())
     return any(ph in text for ph in phrases)
+
+
+def _pinned(question: str, passage: Passage) -> bool:
+    """Does the passage hold a fault code, parameter or quoted phrase that the question names
+    (and that is not merely the manual's own name)?"""
+    text = passage.chunk.text.lower()
+    where = _where(passage.chunk).lower()
+    keys = [k for k in codes_in(question) + quoted_phrases(question) if k not in where]
+    return any(re.search(rf"(?<![\w$]){re.escape(k)}(?![\w])", text) for k in keys)
+
+
+def _where(chunk: Chunk) -> str:
+    """The words that say which manual a passage is in (not what it says). Not the section: a
+    Grbl section named "$32 - Laser mode" is exactly where the quote should anchor."""
+    return f"{chunk.title} {chunk.source}"
 
 
 def _mostly_same(a: str, b: str) -> bool:

@@ -139,23 +139,30 @@ def ground(
     return Grounded(text, sorted(set(cited)), dropped, sorted(set(removed)))
 
 
-def best_quote(question: str, text: str, max_chars: int = 480) -> str:
+def best_quote(question: str, text: str, max_chars: int = 480, context: str = "") -> str:
     """The run of up to four sentences/rows of a passage that covers most of the question's terms.
 
     Coverage, not a sum: a window earns each question term once, codes and identifiers weigh 3x,
     so the window that holds both "what it is" and "what to do" beats one repeating the topic.
+    ``context`` is the passage's document title and file name: question terms found there (the
+    machine's name, "HP-200") say which manual, not which line, so they weigh little and never
+    anchor the quote.
     """
     flat = re.sub(r"(?<![.:;!?])\n(?=[a-z(])", " ", text)  # join wrapped lines
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", flat) if s.strip()]
     if not sentences:
         return ""
+    located = set(tokenize(context))
     weights = {
-        t: (3.0 if re.search(r"\d|[:$_.-]", t) else 1.0) for t in tokenize(question) if t not in STOPWORDS
+        t: (0.25 if t in located else 3.0 if re.search(r"\d|[:$_.-]", t) else 1.0)
+        for t in tokenize(question)
+        if t not in STOPWORDS
     }
     toks = [set(tokenize(s)) for s in sentences]
     # When the question names a code (E-107, $32, AL-01), the quote starts where that code does:
     # at the row that begins with it if there is one, else at a sentence that mentions it.
-    codes = codes_in(question)
+    low_context = context.lower()
+    codes = [c for c in codes_in(question) if c not in low_context]
     starts = [i for i, s in enumerate(sentences) if any(s.lower().startswith(c) for c in codes)]
     starts = starts or [i for i, s in enumerate(sentences) if any(c in s.lower() for c in codes)]
     if starts:  # the whole row/entry of that code, up to the next one

@@ -9,6 +9,7 @@ The fault is chosen by the first path segment of the request:
     /broken/v1/...    200 with a stream of invalid JSON events
     /bogus/v1/...     a well-formed stream whose content cites a source that was never given and
                       states a number that is in no source
+    /refuse/v1/...    a well-formed stream that says the sources do not cover the question
 """
 
 from __future__ import annotations
@@ -62,6 +63,27 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
+    def _stream_text(self, pieces: list[str]) -> None:
+        """A well-formed OpenAI chat.completion.chunk stream carrying ``pieces``."""
+        events = []
+        for i, piece in enumerate(pieces):
+            chunk = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "fault-proxy",
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"content": piece},
+                        "finish_reason": "stop" if i == len(pieces) - 1 else None,
+                    }
+                ],
+            }
+            events.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        events.append(b"data: [DONE]\n\n")
+        self._sse(events)
+
     def do_GET(self) -> None:
         mode, rest = self._route()
         if mode == "slow":
@@ -77,29 +99,15 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "broken":
             self._sse([b"data: {this is not json\n\n", b"data: [DONE]\n\n"])
         elif mode == "bogus":
-            text = [
-                "The light curtain must be bypassed for setup [9]. ",
-                "Set the relief valve to 45 MPa [1]. ",
-                "E-107 means the main pump motor overloaded [1].",
-            ]
-            events = []
-            for i, piece in enumerate(text):
-                chunk = {
-                    "id": "x",
-                    "object": "chat.completion.chunk",
-                    "created": 0,
-                    "model": "bogus",
-                    "choices": [
-                        {
-                            "index": 0,
-                            "delta": {"content": piece},
-                            "finish_reason": "stop" if i == len(text) - 1 else None,
-                        }
-                    ],
-                }
-                events.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-            events.append(b"data: [DONE]\n\n")
-            self._sse(events)
+            self._stream_text(
+                [
+                    "The light curtain must be bypassed for setup [9]. ",
+                    "Set the relief valve to 45 MPa [1]. ",
+                    "E-107 means the main pump motor overloaded [1].",
+                ]
+            )
+        elif mode == "refuse":
+            self._stream_text(["The manuals I have ", "do not cover this."])
         else:
             self._forward(rest, body)
 

@@ -187,6 +187,7 @@ def test_ask_cli_json(sample_index: Path, llm_server) -> None:
     env = {
         **os.environ,
         "OPASSIST_LLM__BASE_URL": llm_server.base_url,
+        "OPASSIST_LLM__ANSWER_STYLE": "quote-first",  # deterministic lead; 'generate' is tested above
         "OPASSIST_RETRIEVAL__MULTILINGUAL": "false",
     }
     p = subprocess.run(
@@ -289,3 +290,18 @@ def test_embedded_server_dies_with_the_app() -> None:
             alive = False
         time.sleep(0.2)
     assert not alive, f"model server {pid} outlived the app"
+
+
+def test_model_giving_up_on_a_named_code_quotes_the_manual(sample_index: Path, proxy) -> None:
+    """A served model that says "not covered" although the top passage holds the very fault code
+    asked about: the operator gets the manual's row, not a false "not in the manuals"."""
+    settings = app_settings(
+        sample_index, base_url=f"{proxy}/refuse/v1", model="smollm2", answer_style="generate"
+    )
+    d = build_app(settings)
+    r = d.answerer.answer("What does E-112 mean?")
+    assert not r.abstained and r.grounding["model_said_not_covered"]
+    assert r.answer.startswith("“E-112 Ram position sensor") and r.citations[0].page == 8
+    # a machine name is not a code: without one, the model's abstention stands
+    r = d.answerer.answer("Which hydraulic oil does the HP-200 take?")
+    assert r.abstained and "do not cover" in r.answer
