@@ -220,7 +220,11 @@ class Answerer:
             yield Event("lead", text=lead)
         generated = ""
         stats = StreamStats()
-        if self.llm is not None:
+        # Quote-first (the embedded 135M model): its wording is shown only where the grounding
+        # check can hold it to the manual's words, i.e. in the manuals' language (English). For
+        # other languages it produced nothing usable on the eval, so it is not asked at all.
+        ask_model = self.style == "generate" or qlang == "en"
+        if self.llm is not None and ask_model:
             t_llm = time.perf_counter()
             try:
                 prompt = system_message(passages[: self.prompt_passages], qlang)
@@ -233,17 +237,22 @@ class Answerer:
             if stats.ttft_ms is not None:  # from the question's arrival, retrieval included
                 timings["ttft_ms"] = stats.ttft_ms + (t_llm - t0) * 1000
                 timings.setdefault("first_text_ms", timings["ttft_ms"])
-        else:
+        elif self.llm is None:
             result.llm_error = "no language model configured"
         timings["generation_ms"] = stats.total_ms
 
-        texts = [p.chunk.text for p in passages]
+        # Only the sources the model was given can be cited; an answer cut off by max_tokens
+        # loses its unfinished last sentence ("To use this feature, you").
+        texts = [p.chunk.text for p in passages[: self.prompt_passages]]
+        if stats.finish_reason == "length":
+            generated = re.sub(r"(?<=[.!?\]\n])[^.!?\]\n]*$", "", generated)
         # The small embedded model paraphrases loosely and invents: hold its sentences to a higher bar.
         g = ground(
             generated,
             texts,
             same_language=(qlang == "en"),
             min_support=0.9 if self.style == "quote-first" else 0.5,
+            already_said=f"{question}\n{query}\n{quote if self.style == 'quote-first' else ''}",
         )
         result.grounding = {
             "generated": generated,
@@ -251,6 +260,7 @@ class Answerer:
             "removed_citations": g.removed_citations,
             "model_said_not_covered": g.says_not_covered,
             "finish_reason": stats.finish_reason,
+            "model_asked": self.llm is not None and ask_model,
         }
         if result.llm_error is None and self.style == "generate":
             if (g.says_not_covered or g.empty) and lead and _pinned(query, passages[0]):

@@ -161,9 +161,13 @@ def summarize(rows: Sequence[Row], k: int, answers: bool) -> dict[str, Any]:
             "must_contain_recall": statistics.fmean(recalls_all) if recalls_all else None,
             "must_contain_recall_when_answered": statistics.fmean(recalls) if recalls else None,
             "citation_accuracy": (sum(r.cited_correct for r in ans) / cited) if cited else None,
+            # the model's own [n] citations, before the grounding check (None: it cited nothing)
             "citation_accuracy_before_grounding": (
-                sum(r.raw_cited_correct for r in ans) / max(1, sum(r.raw_cited for r in ans))
+                sum(r.raw_cited_correct for r in ans) / sum(r.raw_cited for r in ans)
+                if sum(r.raw_cited for r in ans)
+                else None
             ),
+            "model_citations_before_grounding": sum(r.raw_cited for r in rows),
             "citations_to_sources_not_given": sum(r.raw_cited_invalid for r in rows),
             "sentences_dropped_by_grounding": sum(r.dropped_sentences for r in rows),
             "citations": cited,

@@ -22,7 +22,7 @@ from .prompt import NOT_COVERED
 
 _CITE = re.compile(r"\[\s*(?:sources?\s*)?(\d{1,2}(?:\s*[,;–-]\s*\d{1,2})*)\s*\]", re.I)
 _SENT = re.compile(r"(?<=[.!?。！？])\s+|\n+")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?![\w])")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?!\d)")  # "1.25Gb/s" holds 1.25
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 _ABSTAIN_EN = re.compile(
     r"(do(es)? not|don't|doesn't) (cover|contain|mention|say|include)|not (covered|mentioned|found) in|"
@@ -88,9 +88,18 @@ def says_not_covered(text: str) -> bool:
 
 
 def ground(
-    answer: str, passage_texts: Sequence[str], same_language: bool = True, min_support: float = 0.5
+    answer: str,
+    passage_texts: Sequence[str],
+    same_language: bool = True,
+    min_support: float = 0.5,
+    already_said: str = "",
 ) -> Grounded:
-    """Check ``answer`` against the numbered passages (1-based, in the order given)."""
+    """Check ``answer`` against the numbered passages (1-based, in the order given).
+
+    ``already_said``: the question and any text already shown (the quoted lead); a sentence made
+    only of its words adds nothing (small models echo the question) and is dropped."""
+    said = _content(tokenize(already_said))
+    seen: set[frozenset[str]] = set()
     allowed = set(range(1, len(passage_texts) + 1))
     if says_not_covered(answer):
         return Grounded("", [], says_not_covered=True)
@@ -111,8 +120,12 @@ def ground(
             if re.search(r"[^\W\d_]{3}", body):
                 dropped.append(sentence)
             continue
-        pool = sorted(set(nums)) or sorted(allowed)
         sent_tokens = _content(tokenize(body))
+        if (said and sent_tokens <= said) or frozenset(sent_tokens) in seen:
+            dropped.append(sentence)  # echoes the question or what was shown, or repeats itself
+            continue
+        seen.add(frozenset(sent_tokens))
+        pool = sorted(set(nums)) or sorted(allowed)
         sent_numbers = _numbers(body)
         best, best_n = 0.0, None
         for n in pool:
@@ -131,11 +144,14 @@ def ground(
             nums = [best_n]
         kept_sentences.append(fixed)
         cited.extend(nums)
+    while kept_sentences and _CITE.sub("", kept_sentences[-1]).rstrip().endswith(":"):
+        dropped.append(kept_sentences.pop())  # a lead-in ("Follow these steps:") with nothing after
     text = (
         "\n".join(kept_sentences)
         if any(_LIST_MARK.match(s) for s in kept_sentences)
         else " ".join(kept_sentences)
     )
+    cited = [n for k in kept_sentences for n in citations_in(k)]
     return Grounded(text, sorted(set(cited)), dropped, sorted(set(removed)))
 
 
@@ -149,34 +165,31 @@ def best_quote(question: str, text: str, max_chars: int = 480, context: str = ""
     anchor the quote.
     """
     flat = re.sub(r"(?<![.:;!?])\n(?=[a-z(])", " ", text)  # join wrapped lines
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", flat) if s.strip()]
+    sentences: list[str] = []
+    for piece in re.split(r"(?<=[.!?])\s+|\n", flat):
+        piece = piece.strip()
+        if piece and sentences and re.fullmatch(r"(\d{1,2}|[a-z])[.)]", sentences[-1]):
+            sentences[-1] += " " + piece  # "1." + "Thermistor port ..." is one list item
+        elif piece:
+            sentences.append(piece)
     if not sentences:
         return ""
     located = set(tokenize(context))
     weights = {
-        t: (0.25 if t in located else 3.0 if re.search(r"\d|[:$_.-]", t) else 1.0)
+        t: (0.0 if t in located else 3.0 if re.search(r"\d|[:$_.-]", t) else 1.0)
         for t in tokenize(question)
         if t not in STOPWORDS
     }
     toks = [set(tokenize(s)) for s in sentences]
-    # When the question names a code (E-107, $32, AL-01), the quote starts where that code does:
-    # at the row that begins with it if there is one, else at a sentence that mentions it.
     low_context = context.lower()
     codes = [c for c in codes_in(question) if c not in low_context]
-    starts = [i for i, s in enumerate(sentences) if any(s.lower().startswith(c) for c in codes)]
-    starts = starts or [i for i, s in enumerate(sentences) if any(c in s.lower() for c in codes)]
-    if starts:  # the whole row/entry of that code, up to the next one
-        i = starts[0]
-        out = sentences[i]
-        for j in range(i + 1, min(len(sentences), i + 6)):
-            if (
-                _ROW.match(sentences[j])
-                or SAFETY.match(sentences[j])
-                or len(out) + len(sentences[j]) + 1 > max_chars
-            ):
-                break
-            out += " " + sentences[j]
-        return out[:max_chars].rstrip()
+    # A row that starts with the code the question names (E-107, $32, AL-01): quote that whole
+    # row/entry, up to the next row.
+    rows = [i for i, s in enumerate(sentences) if any(_row_of(c, s) for c in codes)]
+    if rows:
+        return _extend(sentences, rows[0], rows[0] + 1, max_chars, set(weights), whole_row=True)
+    # Else the window must hold a mention of the code, where there is one.
+    mentions = {i for i, s in enumerate(sentences) if any(c in s.lower() for c in codes)}
     best: tuple[float, int, int] = (-1.0, 0, 1)
     for i in range(len(sentences)):
         if best[0] >= 0 and not any(t in weights for t in toks[i]):
@@ -190,12 +203,68 @@ def best_quote(question: str, text: str, max_chars: int = 480, context: str = ""
             if j > i and SAFETY.match(sentences[j]):
                 break
             covered |= toks[j]
+            if mentions and not mentions.intersection(range(i, j + 1)):
+                continue
             score = sum(weights.get(t, 0.0) for t in covered)
             # prefer more coverage, then fewer sentences, then earlier text
             if score > best[0] + 1e-9 or (abs(score - best[0]) < 1e-9 and j + 1 - i < best[2] - best[1]):
                 best = (score, i, j + 1)
     _, i, j = best
-    return " ".join(sentences[i:j])[:max_chars].rstrip()
+    return _extend(sentences, i, j, max_chars, set(weights))
+
+
+def _row_of(code: str, sentence: str) -> bool:
+    """Does the sentence start a row/entry for ``code`` ("E-112 Ram position…", "$32=0",
+    "AL-01: …"), rather than being a wrapped line that happens to start with it ("PV1 and
+    ground.")? The code must be followed by the end, a separator or a capitalised word."""
+    if not sentence.lower().startswith(code):
+        return False
+    rest = sentence[len(code) :].lstrip()
+    return not rest or not rest[0].islower()
+
+
+_MIN_QUOTE = 200  # characters: a shorter prose quote rarely holds both "what" and "what to do"
+_LEADS_ON = re.compile(r"(\?|:|\bfollowing\b.*|\bas follows\b.*)$", re.I)
+
+
+def _extend(
+    sentences: Sequence[str], i: int, j: int, max_chars: int, asked: set[str], whole_row: bool = False
+) -> str:
+    """sentences[i:j], carried on while it only leads up to the answer: a question or heading
+    the manual answers next ("The display shows "Min temp"?", "Bed Leveling"), a line ending in
+    ":" or announcing "the following", words that only repeat the question (``asked``), or prose
+    shorter than ``_MIN_QUOTE``. A table row is
+    carried on to the next row. Never past a DANGER/WARNING/CAUTION (shown on its own) or
+    ``max_chars``."""
+    out = " ".join(sentences[i:j])
+    while j < len(sentences) and j - i < 8:
+        nxt = sentences[j]
+        if SAFETY.match(nxt) or len(out) + len(nxt) + 1 > max_chars:
+            break
+        if whole_row:
+            if _ROW.match(nxt):
+                break
+        else:
+            last = sentences[j - 1].rstrip()
+            bare = re.sub(r"^[\d.]+\s*", "", last)  # "4. Bed Leveling" -> "Bed Leveling"
+            heading = len(bare.split()) <= 6 and not re.search(r"\d|[.!)]$", bare)
+            wrapped = len(last.split()) > 6 and bool(re.search(r"[a-z,]$", last))  # mid-sentence
+            prose = bool(re.search(r"[.!?;][)\"'”]*$", last))  # not a table row: read on to ~2 sentences
+            words = {t for t in tokenize(last) if t not in STOPWORDS}
+            echo = len(words & asked) >= 0.6 * max(1, len(words))  # only repeats the question
+            if not (_LEADS_ON.search(last) or heading or wrapped or echo):
+                # only too short: read on, but not into the next entry, question or heading
+                nxt_bare = re.sub(r"^[\d.]+\s*", "", nxt)
+                new_topic = (
+                    _ROW.match(nxt)
+                    or nxt.rstrip().endswith("?")
+                    or (len(nxt_bare.split()) <= 6 and not re.search(r"\d|[.!)]$", nxt_bare))
+                )
+                if not prose or len(out) >= _MIN_QUOTE or new_topic:
+                    break
+        out += " " + nxt
+        j += 1
+    return out[:max_chars].rstrip()
 
 
 def safety_notes(text: str) -> list[tuple[str, str]]:

@@ -305,3 +305,45 @@ def test_model_giving_up_on_a_named_code_quotes_the_manual(sample_index: Path, p
     # a machine name is not a code: without one, the model's abstention stands
     r = d.answerer.answer("Which hydraulic oil does the HP-200 take?")
     assert r.abstained and "do not cover" in r.answer
+
+
+def test_best_quote_reads_on_past_what_only_leads_up_to_the_answer() -> None:
+    # a question-style heading is followed by its answer; list items stay whole
+    faq = (
+        'Filament does not stick?\nLevel the bed.\nThe display shows "Min temp"?\n'
+        "This happens for the following reasons:\n1. Thermistor plug loose;\n2. Thermistor broken.\n"
+        'The display shows "MAX temp"?\nThe thermistor screw is too tight.'
+    )
+    q = best_quote("The display is showing 'Min temp'. What does it mean?", faq)
+    assert (
+        q.startswith('The display shows "Min temp"?')
+        and "1. Thermistor plug loose; 2. Thermistor broken." in q
+    )
+    assert "MAX" not in q
+    # a quoted error message in the question: the quote goes on to what the manual says about it
+    log = (
+        "The driver may fail with a message like:\nTMC reports error: ot=1(OvertempError!)\n"
+        "This means the driver became too hot. Lower the motor current or add cooling."
+    )
+    assert "Lower the motor current" in best_quote(
+        "Klipper says 'TMC reports error: ot=1(OvertempError!)'. Why?", log
+    )
+
+
+def test_best_quote_rows_titles_and_wrapped_lines() -> None:
+    spec = (
+        "Table 2-1 Technical data HP-200\nRated press force 2000 kN (200 t)\nStroke 400 mm\n"
+        "Maximum system pressure 28 MPa (280 bar)\nPressure relief valve setting 30 MPa"
+    )
+    q = "What is the maximum system pressure of the HP-200?"
+    # the machine's name is in the manual's title: it says which manual, not which line
+    assert best_quote(q, spec, context="HP-200 Hydraulic Press Manual").startswith(
+        "Maximum system pressure 28 MPa"
+    )
+    # a wrapped line that starts with the code the question names is not that code's row
+    text = (
+        "PV1 and PV2: Programmable voltages. The output can be set from -5 V to +5 V. Check it with a voltmeter between\n"
+        "PV1 and ground.\nSQ1: square wave generator."
+    )
+    q = best_quote("What range does the PV1 output have?", text)
+    assert "-5 V to +5 V" in q and "SQ1" not in q
