@@ -263,7 +263,10 @@ class Answerer:
             "model_asked": self.llm is not None and ask_model,
         }
         if result.llm_error is None and self.style == "generate":
-            if (g.says_not_covered or g.empty) and lead and _pinned(query, passages[0]):
+            top = passages[0]
+            lexical = self.retriever.handle.get().lexical
+            pinned = _has_code(query, top, lexical) or _has_phrase(query, top)
+            if (g.says_not_covered or g.empty) and lead and pinned:
                 # The model gave up, but the top passage holds the very code or phrase the
                 # question names: "not in the manuals" would be false. Show the manual's lines.
                 result.answer = lead
@@ -340,15 +343,6 @@ def _has_phrase(query: str, p: Passage) -> bool:
         return False
     text = re.sub(r"\s+", " ", p.chunk.text.lower())
     return any(ph in text for ph in phrases)
-
-
-def _pinned(question: str, passage: Passage) -> bool:
-    """Does the passage hold a fault code, parameter or quoted phrase that the question names
-    (and that is not merely the manual's own name)?"""
-    text = passage.chunk.text.lower()
-    where = _where(passage.chunk).lower()
-    keys = [k for k in codes_in(question) + quoted_phrases(question) if k not in where]
-    return any(re.search(rf"(?<![\w$]){re.escape(k)}(?![\w])", text) for k in keys)
 
 
 def _where(chunk: Chunk) -> str:

@@ -37,6 +37,12 @@ class AppDeps:
             self.server.stop()
             self.server = None
 
+    def __enter__(self) -> AppDeps:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def start_llm(settings: Settings) -> tuple[LLMClient, EmbeddedServer | None, bool]:
     """(client, embedded server or None, whether it is the small embedded model)."""

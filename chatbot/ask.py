@@ -60,18 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--equipment", help="limit to the documents of this equipment tag")
     p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
     args = p.parse_args(argv)
-    deps = None
     try:
         settings = load_settings(args.config, index={"path": args.index} if args.index else None)
         setup_logging(settings.log_level, settings.log_format)
-        deps = build_app(settings)
-        result = deps.answerer.answer(args.question, equipment=args.equipment)
+        with build_app(settings) as deps:
+            result = deps.answerer.answer(args.question, equipment=args.equipment)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if deps is not None:
-            deps.close()
     if args.json:
         print(json.dumps(public_json(result), ensure_ascii=False, indent=2))
     else:

@@ -254,7 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--config", help="TOML settings file")
     args = p.parse_args(argv)
-    deps = None
     try:
         settings = load_settings(args.config, index={"path": args.index} if args.index else None)
         setup_logging(settings.log_level, settings.log_format)
@@ -266,14 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             questions.extend(report.questions)
         if not questions:
             raise UserError("no valid questions in " + ", ".join(args.qa))
-        deps = build_app(settings, with_llm=args.answers)
-        rows = evaluate(deps, questions, args.k, args.answers)
+        with build_app(settings, with_llm=args.answers) as deps:
+            rows = evaluate(deps, questions, args.k, args.answers)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if deps is not None:
-            deps.close()
     summary = summarize(rows, args.k, args.answers)
     if args.tune_abstain:
         summary["tuned_abstain"] = tune_abstain(rows)

@@ -223,6 +223,12 @@ def _row_of(code: str, sentence: str) -> bool:
     return not rest or not rest[0].islower()
 
 
+def _heading(line: str) -> bool:
+    """A short title line such as "Bed Leveling" or "4. Bed Leveling" (not a table row: no digits)."""
+    bare = re.sub(r"^[\d.]+\s*", "", line.rstrip())
+    return len(bare.split()) <= 6 and not re.search(r"\d|[.!)]$", bare)
+
+
 _MIN_QUOTE = 200  # characters: a shorter prose quote rarely holds both "what" and "what to do"
 _LEADS_ON = re.compile(r"(\?|:|\bfollowing\b.*|\bas follows\b.*)$", re.I)
 
@@ -246,20 +252,14 @@ def _extend(
                 break
         else:
             last = sentences[j - 1].rstrip()
-            bare = re.sub(r"^[\d.]+\s*", "", last)  # "4. Bed Leveling" -> "Bed Leveling"
-            heading = len(bare.split()) <= 6 and not re.search(r"\d|[.!)]$", bare)
+            heading = _heading(last)
             wrapped = len(last.split()) > 6 and bool(re.search(r"[a-z,]$", last))  # mid-sentence
             prose = bool(re.search(r"[.!?;][)\"'”]*$", last))  # not a table row: read on to ~2 sentences
             words = {t for t in tokenize(last) if t not in STOPWORDS}
             echo = len(words & asked) >= 0.6 * max(1, len(words))  # only repeats the question
             if not (_LEADS_ON.search(last) or heading or wrapped or echo):
                 # only too short: read on, but not into the next entry, question or heading
-                nxt_bare = re.sub(r"^[\d.]+\s*", "", nxt)
-                new_topic = (
-                    _ROW.match(nxt)
-                    or nxt.rstrip().endswith("?")
-                    or (len(nxt_bare.split()) <= 6 and not re.search(r"\d|[.!)]$", nxt_bare))
-                )
+                new_topic = _ROW.match(nxt) or nxt.rstrip().endswith("?") or _heading(nxt)
                 if not prose or len(out) >= _MIN_QUOTE or new_topic:
                     break
         out += " " + nxt

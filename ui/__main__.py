@@ -23,29 +23,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--config", help="TOML settings file")
     args = p.parse_args(argv)
     ui_over = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    deps = None
     try:
         settings = load_settings(
             args.config, index={"path": args.index} if args.index else None, ui=ui_over or None
         )
         setup_logging(settings.log_level, settings.log_format)
-        deps = build_app(settings)
         import uvicorn
 
         from .app import build_ui
 
-        app = build_ui(deps)
-        print(
-            f"Operator assistant: http://{settings.ui.host}:{settings.ui.port}/  (HMI: add ?embed=1)",
-            flush=True,
-        )
-        uvicorn.run(app, host=settings.ui.host, port=settings.ui.port, log_level="warning")
+        with build_app(settings) as deps:
+            app = build_ui(deps)
+            print(
+                f"Operator assistant: http://{settings.ui.host}:{settings.ui.port}/  (HMI: add ?embed=1)",
+                flush=True,
+            )
+            uvicorn.run(app, host=settings.ui.host, port=settings.ui.port, log_level="warning")
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if deps is not None:
-            deps.close()
     return 0
 
 
