@@ -263,16 +263,19 @@ class Answerer:
             "model_asked": self.llm is not None and ask_model,
         }
         if result.llm_error is None and self.style == "generate":
-            top = passages[0]
+            gave_up = g.says_not_covered or g.empty
             lexical = self.retriever.handle.get().lexical
-            pinned = _has_code(query, top, lexical) or _has_phrase(query, top)
-            if (g.says_not_covered or g.empty) and lead and pinned:
+            if (
+                gave_up
+                and lead
+                and (_has_code(query, passages[0], lexical) or _has_phrase(query, passages[0]))
+            ):
                 # The model gave up, but the top passage holds the very code or phrase the
                 # question names: "not in the manuals" would be false. Show the manual's lines.
                 result.answer = lead
                 result.citations = [Citation.of(quote_n, passages[quote_n - 1])]
                 result.grounding["reason"] = "the model gave no supported answer; quoting the manual"
-            elif g.says_not_covered or g.empty:
+            elif gave_up:
                 result.abstained = True
                 result.answer = not_covered(qlang)
                 result.grounding["reason"] = (
