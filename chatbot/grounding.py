@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .lexical import STOPWORDS, codes_in, tokenize
+from .lexical import ROW_HEAD, STOPWORDS, codes_in, tokenize
 from .prompt import NOT_COVERED
 
 _CITE = re.compile(r"\[\s*(?:sources?\s*)?(\d{1,2}(?:\s*[,;–-]\s*\d{1,2})*)\s*\]", re.I)
@@ -29,7 +29,6 @@ _ABSTAIN_EN = re.compile(
     r"no information|cannot find|can't find|not in the (manuals|sources)",
     re.I,
 )
-_ROW = re.compile(r"^(\$\w+|[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?|[A-Z]{1,3}\d+(?:\.\d+)?)\b")  # the next table row
 SAFETY = re.compile(r"^\s*(DANGER|WARNING|CAUTION)\b[:\s]", re.M)
 
 
@@ -106,7 +105,6 @@ def ground(
     p_tokens = [_content(tokenize(t)) for t in passage_texts]
     p_numbers = [_numbers(t) for t in passage_texts]
     kept_sentences: list[str] = []
-    cited: list[int] = []
     dropped: list[str] = []
     removed: list[int] = []
     for raw in _SENT.split(answer.strip()):
@@ -143,7 +141,6 @@ def ground(
             fixed = fixed.rstrip() + f" [{best_n}]"
             nums = [best_n]
         kept_sentences.append(fixed)
-        cited.extend(nums)
     while kept_sentences and _CITE.sub("", kept_sentences[-1]).rstrip().endswith(":"):
         dropped.append(kept_sentences.pop())  # a lead-in ("Follow these steps:") with nothing after
     text = (
@@ -151,8 +148,8 @@ def ground(
         if any(_LIST_MARK.match(s) for s in kept_sentences)
         else " ".join(kept_sentences)
     )
-    cited = [n for k in kept_sentences for n in citations_in(k)]
-    return Grounded(text, sorted(set(cited)), dropped, sorted(set(removed)))
+    cited = {n for k in kept_sentences for n in citations_in(k)}
+    return Grounded(text, sorted(cited), dropped, sorted(set(removed)))
 
 
 def best_quote(question: str, text: str, max_chars: int = 480, context: str = "") -> str:
@@ -161,7 +158,7 @@ def best_quote(question: str, text: str, max_chars: int = 480, context: str = ""
     Coverage, not a sum: a window earns each question term once, codes and identifiers weigh 3x,
     so the window that holds both "what it is" and "what to do" beats one repeating the topic.
     ``context`` is the passage's document title and file name: question terms found there (the
-    machine's name, "HP-200") say which manual, not which line, so they weigh little and never
+    machine's name, "HP-200") say which manual, not which line, so they weigh nothing and never
     anchor the quote.
     """
     flat = re.sub(r"(?<![.:;!?])\n(?=[a-z(])", " ", text)  # join wrapped lines
@@ -187,7 +184,7 @@ def best_quote(question: str, text: str, max_chars: int = 480, context: str = ""
     # row/entry, up to the next row.
     rows = [i for i, s in enumerate(sentences) if any(_row_of(c, s) for c in codes)]
     if rows:
-        return _extend(sentences, rows[0], rows[0] + 1, max_chars, set(weights), whole_row=True)
+        return _extend(sentences, toks, rows[0], rows[0] + 1, max_chars, set(weights), whole_row=True)
     # Else the window must hold a mention of the code, where there is one.
     mentions = {i for i, s in enumerate(sentences) if any(c in s.lower() for c in codes)}
     best: tuple[float, int, int] = (-1.0, 0, 1)
@@ -210,7 +207,7 @@ def best_quote(question: str, text: str, max_chars: int = 480, context: str = ""
             if score > best[0] + 1e-9 or (abs(score - best[0]) < 1e-9 and j + 1 - i < best[2] - best[1]):
                 best = (score, i, j + 1)
     _, i, j = best
-    return _extend(sentences, i, j, max_chars, set(weights))
+    return _extend(sentences, toks, i, j, max_chars, set(weights))
 
 
 def _row_of(code: str, sentence: str) -> bool:
@@ -234,32 +231,37 @@ _LEADS_ON = re.compile(r"(\?|:|\bfollowing\b.*|\bas follows\b.*)$", re.I)
 
 
 def _extend(
-    sentences: Sequence[str], i: int, j: int, max_chars: int, asked: set[str], whole_row: bool = False
+    sentences: Sequence[str],
+    toks: Sequence[set[str]],
+    i: int,
+    j: int,
+    max_chars: int,
+    asked: set[str],
+    whole_row: bool = False,
 ) -> str:
     """sentences[i:j], carried on while it only leads up to the answer: a question or heading
     the manual answers next ("The display shows "Min temp"?", "Bed Leveling"), a line ending in
     ":" or announcing "the following", words that only repeat the question (``asked``), or prose
-    shorter than ``_MIN_QUOTE``. A table row is
-    carried on to the next row. Never past a DANGER/WARNING/CAUTION (shown on its own) or
-    ``max_chars``."""
+    shorter than ``_MIN_QUOTE``. A table row is carried on to the next row. Never past a
+    DANGER/WARNING/CAUTION (shown on its own) or ``max_chars``. ``toks``: each sentence's tokens."""
     out = " ".join(sentences[i:j])
     while j < len(sentences) and j - i < 8:
         nxt = sentences[j]
         if SAFETY.match(nxt) or len(out) + len(nxt) + 1 > max_chars:
             break
         if whole_row:
-            if _ROW.match(nxt):
+            if ROW_HEAD.match(nxt):
                 break
         else:
             last = sentences[j - 1].rstrip()
             heading = _heading(last)
             wrapped = len(last.split()) > 6 and bool(re.search(r"[a-z,]$", last))  # mid-sentence
             prose = bool(re.search(r"[.!?;][)\"'”]*$", last))  # not a table row: read on to ~2 sentences
-            words = {t for t in tokenize(last) if t not in STOPWORDS}
+            words = toks[j - 1] - STOPWORDS
             echo = len(words & asked) >= 0.6 * max(1, len(words))  # only repeats the question
             if not (_LEADS_ON.search(last) or heading or wrapped or echo):
                 # only too short: read on, but not into the next entry, question or heading
-                new_topic = _ROW.match(nxt) or nxt.rstrip().endswith("?") or _heading(nxt)
+                new_topic = ROW_HEAD.match(nxt) or nxt.rstrip().endswith("?") or _heading(nxt)
                 if not prose or len(out) >= _MIN_QUOTE or new_topic:
                     break
         out += " " + nxt

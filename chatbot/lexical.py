@@ -120,7 +120,8 @@ _WS = re.compile(r"\s+")
 _CODE = re.compile(
     r"\$\w+|\b[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?\b|\b[A-Za-z]{1,3}\d+(?:\.\d+)?\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b"
 )
-_ROW_HEAD = re.compile(
+# A line that begins a table row / list entry with its code ("E-107 …", "$32=0", "| ALARM:8 |").
+ROW_HEAD = re.compile(
     r"^\|?\s*(\$\w+|[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?|[A-Za-z]{1,3}\d+(?:\.\d+)?|[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b",
     re.M,
 )
@@ -155,7 +156,7 @@ class LexicalIndex:
         # codes that begin a line (a fault table row, a parameter entry): "e-107", "al-01", "$32", "p9.01"
         self._row_heads: dict[str, list[int]] = {}
         for i, t in enumerate(texts):
-            for m in _ROW_HEAD.finditer(t):
+            for m in ROW_HEAD.finditer(t):
                 self._row_heads.setdefault(m.group(1).lower(), []).append(i)
         self.n = len(texts)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
