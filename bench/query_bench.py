@@ -5,10 +5,12 @@
 
 * Real size: the hybrid retriever (query embedding + FAISS + BM25 + fusion) over an index of
   ../shared/corpus (built first if missing), with the dev.jsonl questions as queries.
-* Synthetic scale: random unit vectors of the model's dimension (384). The FAISS index type is
+* Synthetic scale: unit vectors of the model's dimension (384), scattered around 2,000 topic
+  centres by default (``--synthetic random`` for uniformly random ones). The FAISS index type is
   chosen as the app chooses it (exact flat below index.ann_threshold, HNSW above); its
   recall@10 against exact search is reported, and flat is timed beside it for comparison.
-  Random vectors are a harsh case for approximate search (no cluster structure).
+  Uniformly random vectors are a pathological case for approximate search (no structure: every
+  neighbour is about as far as any other); HNSW recall on them says little about real chunks.
 """
 
 from __future__ import annotations
@@ -94,17 +96,27 @@ def real_corpus(index: Path, repeat: int) -> list[dict]:
     return rows
 
 
-def synthetic(n: int, dim: int, threshold: int, repeat: int) -> list[dict]:
+def unit_vectors(rng: np.random.Generator, n: int, dim: int, centres: np.ndarray | None) -> np.ndarray:
+    """Random unit vectors; with ``centres``, scattered around them (topics, like real chunks)."""
+    if centres is None:
+        v = rng.standard_normal((n, dim), dtype=np.float32)
+    else:
+        v = centres[rng.integers(0, len(centres), n)]
+        v = v + 0.6 * rng.standard_normal((n, dim), dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return v
+
+
+def synthetic(n: int, dim: int, threshold: int, repeat: int, data: str) -> list[dict]:
     import faiss
 
     from index.search import build_ann, choose_ann
 
     rng = np.random.default_rng(0)
     base_rss = rss_mb()
-    vecs = rng.standard_normal((n, dim), dtype=np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    queries = rng.standard_normal((200, dim), dtype=np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    centres = rng.standard_normal((2000, dim), dtype=np.float32) if data == "clustered" else None
+    vecs = unit_vectors(rng, n, dim, centres)
+    queries = unit_vectors(rng, 200, dim, centres)
     kind = choose_ann(n, "auto", threshold)
     rows = []
     flat = build_ann(vecs, "flat")
@@ -128,7 +140,7 @@ def synthetic(n: int, dim: int, threshold: int, repeat: int) -> list[dict]:
             lat, qps = timed_calls(lambda q, idx=index: idx.search(q.reshape(1, -1), 10), qs, workers, repeat)
             rows.append(
                 {
-                    "case": f"synthetic {n:,} x {dim}"
+                    "case": f"{data} {n:,} x {dim}"
                     + (" (auto choice)" if name == kind else " (exact, for comparison)"),
                     "index": name + (f", built in {build_s:.0f} s" if name != "flat" else ""),
                     "callers": workers,
@@ -149,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", default=str(ROOT / "data" / "corpus-index"), help="index of ../shared/corpus")
     ap.add_argument("--scales", default="100000,1000000")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--synthetic",
+        choices=("clustered", "random"),
+        default="clustered",
+        help="synthetic vectors: scattered around 2,000 topic centres (like real chunks) or uniformly "
+        "random (a pathological case for approximate search: every neighbour is about equally far)",
+    )
     args = ap.parse_args(argv)
     from chatbot.settings import load_settings
 
@@ -156,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = real_corpus(Path(args.index), args.repeat) if (SHARED / "corpus").is_dir() else []
     for n in [int(x) for x in args.scales.split(",") if x]:
         print(f"building synthetic {n:,} ...", file=sys.stderr, flush=True)
-        rows += synthetic(n, 384, threshold, max(1, args.repeat // 2))
+        rows += synthetic(n, 384, threshold, max(1, args.repeat // 2), args.synthetic)
     hdr = f"{'case':<44} {'index':<22} {'callers':>7} {'p50 ms':>8} {'p95 ms':>8} {'queries/s':>10} {'RAM MB':>8} {'recall@10':>9}"
     print(hdr)
     print("-" * len(hdr))
