@@ -25,9 +25,10 @@ from index.types import Chunk
 
 from . import lang as langmod
 from .grounding import best_quote, ground, safety_notes
+from .injection import screen
 from .lexical import codes_in, quoted_phrases
 from .llm import LLMClient, LLMError, StreamStats
-from .prompt import neutralise, not_covered, system_message, user_message
+from .prompt import not_covered, system_message, user_message
 from .retrieval import Passage, RetrievalResult, Retriever
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,23 @@ class Citation:
     text: str
     chunk_id: str
     quote: str = ""  # the cited lines within the passage (highlighted in the UI)
+    flagged: str = ""  # why the injection screen flagged the passage ("" when clean): shown with a warning
 
     @classmethod
     def of(cls, n: int, p: Passage, quote: str = "") -> Citation:
         c = p.chunk
-        return cls(n, c.source, c.title, c.page_start, c.page_label, c.section, c.text, c.chunk_id, quote)
+        return cls(
+            n,
+            c.source,
+            c.title,
+            c.page_start,
+            c.page_label,
+            c.section,
+            c.text,
+            c.chunk_id,
+            quote,
+            screen(c.text),
+        )
 
 
 @dataclass
@@ -76,6 +89,42 @@ class AnswerResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def public_dict(r: AnswerResult) -> dict[str, Any]:
+    """The answer as plain JSON data for integrations (the ask CLI, the UI's /ask API)."""
+    d = r.to_dict()
+    return {
+        "answer": d["answer"],
+        "abstained": d["abstained"],
+        "citations": [
+            {
+                k: c[k]
+                for k in (
+                    "n",
+                    "source",
+                    "page",
+                    "page_label",
+                    "section",
+                    "text",
+                    "quote",
+                    "chunk_id",
+                    "flagged",
+                )
+            }
+            for c in d["citations"]
+        ],
+        "safety": d["safety"],
+        "passages": [
+            {k: c[k] for k in ("n", "source", "page", "section", "text", "flagged")} for c in d["passages"]
+        ],
+        "lang": d["lang"],
+        "style": d["style"],
+        "llm_error": d["llm_error"],
+        "grounding": d["grounding"],
+        "timings": {k: round(v, 1) for k, v in d["timings"].items()},
+        "index_version": d["index_version"],
+    }
 
 
 @dataclass
@@ -211,8 +260,15 @@ class Answerer:
             return
 
         passages = r.passages
-        quote_n = 1
-        quote = best_quote(query, neutralise(passages[0].chunk.text)[0], context=_where(passages[0].chunk))
+        # Manual text is data: a passage the injection screen flags is shown with a warning but is
+        # never quoted as the answer, never given to the model and never supports a sentence.
+        flags = [screen(p.chunk.text) for p in passages]
+        quote_n = next((i for i, f in enumerate(flags, 1) if not f), 0)
+        quote = (
+            best_quote(query, passages[quote_n - 1].chunk.text, context=_where(passages[quote_n - 1].chunk))
+            if quote_n
+            else ""
+        )
         lead = f"“{quote}” [{quote_n}]" if quote else ""
         if self.style == "quote-first" and lead:
             # The quoted manual lines lead the answer and are known now: show them at once.
@@ -227,7 +283,7 @@ class Answerer:
         if self.llm is not None and ask_model:
             t_llm = time.perf_counter()
             try:
-                prompt = system_message(passages[: self.prompt_passages], qlang)
+                prompt = system_message(passages[: self.prompt_passages], qlang, flags)
                 for piece in self.llm.stream(prompt, user_message(query), stats):
                     generated += piece
                     yield Event("token", text=piece)
@@ -243,7 +299,9 @@ class Answerer:
 
         # Only the sources the model was given can be cited; an answer cut off by max_tokens
         # loses its unfinished last sentence ("To use this feature, you").
-        texts = [p.chunk.text for p in passages[: self.prompt_passages]]
+        texts = [
+            ("" if f else p.chunk.text) for p, f in zip(passages[: self.prompt_passages], flags, strict=False)
+        ]
         if stats.finish_reason == "length":
             generated = re.sub(r"(?<=[.!?\]\n])[^.!?\]\n]*$", "", generated)
         # The small embedded model paraphrases loosely and invents: hold its sentences to a higher bar.
@@ -268,7 +326,10 @@ class Answerer:
             if (
                 gave_up
                 and lead
-                and (_has_code(query, passages[0], lexical) or _has_phrase(query, passages[0]))
+                and (
+                    _has_code(query, passages[quote_n - 1], lexical)
+                    or _has_phrase(query, passages[quote_n - 1])
+                )
             ):
                 # The model gave up, but the top passage holds the very code or phrase the
                 # question names: "not in the manuals" would be false. Show the manual's lines.
@@ -292,12 +353,18 @@ class Answerer:
             if model_part and _mostly_same(model_part, quote):
                 model_part = ""
             result.answer = "\n".join(x for x in (lead, model_part) if x)
-            cited = sorted({quote_n, *g.cited}) if model_part else [quote_n]
+            cited = sorted({quote_n, *g.cited} - {0}) if model_part else [quote_n] if quote_n else []
             result.citations = [Citation.of(n, passages[n - 1]) for n in cited]
+            if not result.answer:  # every passage was flagged by the injection screen
+                result.abstained = True
+                result.answer = not_covered(qlang)
+                result.grounding["reason"] = "every passage found was flagged by the injection screen"
         for c in result.citations:
             c.quote = (
                 quote
                 if c.n == quote_n and quote
+                else ""
+                if c.flagged
                 else best_quote(query, c.text, context=_where(passages[c.n - 1].chunk))
             )
         if not result.abstained:
@@ -319,10 +386,17 @@ class Answerer:
         notes: list[SafetyNote] = []
         seen: set[str] = set()
         for c in citations:
+            if c.flagged:
+                continue  # a poisoned passage could forge a "WARNING: bypass ..." box
             texts = [c.text]
             for row in state.index.rows_for_sources([c.source]):
                 other = chunks[int(row)]
-                if other.page_start == c.page and other.section == c.section and other.chunk_id != c.chunk_id:
+                if (
+                    other.page_start == c.page
+                    and other.section == c.section
+                    and other.chunk_id != c.chunk_id
+                    and not screen(other.text)
+                ):
                     texts.append(other.text)
             for t in texts:
                 for level, note in safety_notes(t):

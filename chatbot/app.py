@@ -33,6 +33,8 @@ class AppDeps:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
+        if self.llm is not None:
+            self.llm.stop_probe()
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -58,7 +60,11 @@ def start_llm(settings: Settings) -> tuple[LLMClient, EmbeddedServer | None, boo
     server = EmbeddedServer(gguf, s.embedded_threads, s.embedded_ctx, s.embedded_port)
     server.start()
     # The 135M model's wording is secondary (quote-first) and degrades with length: keep it short.
-    small = s.model_copy(update={"max_tokens": min(s.max_tokens, s.embedded_max_tokens)})
+    # llama.cpp's server answers one request at a time: more slots would only queue there, out of reach
+    # of our timeouts.
+    small = s.model_copy(
+        update={"max_tokens": min(s.max_tokens, s.embedded_max_tokens), "max_parallel": s.max_parallel or 1}
+    )
     return LLMClient(small, server.base_url, server.alias), server, True
 
 

@@ -10,32 +10,12 @@ from collections.abc import Sequence
 
 from index.errors import UserError
 
-from .answer import AnswerResult
+from .answer import AnswerResult, public_dict
 from .app import build_app
 from .logs import setup_logging
 from .settings import load_settings
 
 log = logging.getLogger(__name__)
-
-
-def public_json(r: AnswerResult) -> dict:
-    d = r.to_dict()
-    return {
-        "answer": d["answer"],
-        "abstained": d["abstained"],
-        "citations": [
-            {k: c[k] for k in ("n", "source", "page", "page_label", "section", "text", "quote", "chunk_id")}
-            for c in d["citations"]
-        ],
-        "safety": d["safety"],
-        "passages": [{k: c[k] for k in ("n", "source", "page", "section", "text")} for c in d["passages"]],
-        "lang": d["lang"],
-        "style": d["style"],
-        "llm_error": d["llm_error"],
-        "grounding": d["grounding"],
-        "timings": {k: round(v, 1) for k, v in d["timings"].items()},
-        "index_version": d["index_version"],
-    }
 
 
 def print_human(r: AnswerResult) -> None:
@@ -69,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(public_json(result), ensure_ascii=False, indent=2))
+        print(json.dumps(public_dict(result), ensure_ascii=False, indent=2))
     else:
         print_human(result)
     return 0

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .injection import bypass_advice
 from .lexical import ROW_HEAD, STOPWORDS, codes_in, tokenize
 from .prompt import NOT_COVERED
 
@@ -30,6 +31,12 @@ _ABSTAIN_EN = re.compile(
     re.I,
 )
 SAFETY = re.compile(r"^\s*(DANGER|WARNING|CAUTION)\b[:\s]", re.M)
+# In the middle of a line only as a marker: "... closed. WARNING: Hot oil", not "the WARNING lamp".
+_SAFETY_MID = re.compile(r"(?<![A-Za-z])(DANGER|WARNING|CAUTION)(?:\s*[:!]|\s+(?=[A-Z]))")
+
+
+def _safety_start(line: str) -> re.Match[str] | None:
+    return SAFETY.match(line) or _SAFETY_MID.search(line)
 
 
 def citations_in(text: str) -> list[int]:
@@ -119,6 +126,9 @@ def ground(
                 dropped.append(sentence)
             continue
         sent_tokens = _content(tokenize(body))
+        if bypass_advice(body):  # never the assistant's own advice, whatever a source says
+            dropped.append(sentence)
+            continue
         if (said and sent_tokens <= said) or frozenset(sent_tokens) in seen:
             dropped.append(sentence)  # echoes the question or what was shown, or repeats itself
             continue
@@ -270,27 +280,26 @@ def _extend(
 
 
 def safety_notes(text: str) -> list[tuple[str, str]]:
-    """(level, note) for each DANGER/WARNING/CAUTION paragraph in a passage."""
+    """(level, note) for each DANGER/WARNING/CAUTION paragraph in a passage, wherever in a line it starts."""
     notes: list[tuple[str, str]] = []
     lines = text.split("\n")
     i = 0
     while i < len(lines):
-        m = SAFETY.match(lines[i])
+        m = _safety_start(lines[i])
         if not m:
             i += 1
             continue
-        note = [lines[i].strip()]
+        note = [lines[i][m.start() :].strip()]
         i += 1
         while (
             i < len(lines)
-            and not SAFETY.match(lines[i])
+            and not _safety_start(lines[i])
             and not re.match(r"^(\d{1,2}[.)]|[-•*])\s", lines[i])
+            and not (note[-1].endswith((".", "!")) and len(" ".join(note)) > 60)
         ):
             if re.match(r"^[A-Z0-9][\w .]{0,60}$", lines[i]) and lines[i].rstrip().endswith((":",)):
                 break
             note.append(lines[i].strip())
-            if note[-1].endswith((".", "!")) and len(" ".join(note)) > 60:
-                break
             i += 1
         notes.append((m.group(1).upper(), " ".join(note)))
     return notes

@@ -1,11 +1,12 @@
-"""The one system message: rules plus numbered sources. Manual text is data, never instructions."""
+"""The one system message: rules plus numbered sources. Manual text is data, never instructions:
+passages the injection screen flags (chatbot/injection.py) are withheld from the model."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from . import lang as langmod
+from .injection import withheld
 from .retrieval import Passage
 
 NOT_COVERED = {
@@ -19,38 +20,15 @@ NOT_COVERED = {
     "zh": "我现有的手册中没有涉及这个问题。",
 }
 
-# Lines in a manual that read like instructions to an AI are neutralised before the model sees
-# them (the operator still sees the page as printed in the sources panel).
-_INJECTION = re.compile(
-    r"(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+)?(previous|prior|above|earlier|system|your)\s+"
-    r"(instructions?|prompts?|rules?|messages?)"
-    r"|\byou are (now )?(an?|the) (ai|assistant|chatbot|language model)\b"
-    r"|\b(system prompt|developer message|jailbreak)\b"
-    r"|\b(as an ai|new instructions?)\s*:",
-    re.I,
-)
-
 
 def not_covered(lang: str) -> str:
     return NOT_COVERED.get(lang, NOT_COVERED["en"])
 
 
-def neutralise(text: str) -> tuple[str, int]:
-    """Replace instruction-like sentences in manual text; returns (text, how many were replaced)."""
-    count = 0
-    out = []
-    for line in text.split("\n"):
-        if _INJECTION.search(line):
-            count += 1
-            out.append("[text removed: it addressed an AI assistant rather than the reader]")
-        else:
-            out.append(line)
-    return "\n".join(out), count
-
-
-def source_block(n: int, p: Passage) -> str:
+def source_block(n: int, p: Passage, flag: str = "") -> str:
+    """One numbered source; a passage the injection screen flagged is withheld (numbering stays)."""
     c = p.chunk
-    text, _ = neutralise(c.text)
+    text = withheld(flag) if flag else c.text
     attrs = f'n="{n}" document="{c.title}" file="{c.source}"'
     if c.page_start:
         attrs += f' page="{c.page_start}"'
@@ -59,9 +37,12 @@ def source_block(n: int, p: Passage) -> str:
     return f"<source {attrs}>\n{text}\n</source>"
 
 
-def system_message(passages: Sequence[Passage], lang: str) -> str:
+def system_message(passages: Sequence[Passage], lang: str, flags: Sequence[str] = ()) -> str:
     language = langmod.name(lang)
-    sources = "\n\n".join(source_block(i, p) for i, p in enumerate(passages, 1))
+    flags = [*flags, *[""] * len(passages)][: len(passages)]
+    sources = "\n\n".join(
+        source_block(i, p, f) for i, (p, f) in enumerate(zip(passages, flags, strict=True), 1)
+    )
     return f"""You are the operator assistant at a machine on a plant floor. You answer questions about the \
 machines using ONLY the numbered manual excerpts below.
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from index import IndexStore, LoadedIndex, open_index
 from index.embeddings import Embedder
+from index.errors import UserError
 from index.types import Chunk
 
 from . import lang as langmod
@@ -94,6 +95,7 @@ class IndexHandle:
         self._lock = threading.Lock()
         self._state: IndexState | None = None
         self._checked = 0.0
+        self.rejected: tuple[str, str] | None = None  # (version, why) of a version that cannot be served
 
     def _load(self) -> IndexState:
         t0 = time.perf_counter()
@@ -119,8 +121,25 @@ class IndexHandle:
         with self._lock:
             self._checked = now
             current = IndexStore(self.path).current_version()
-            if self._state is None or (current is not None and current != self._state.index.version):
-                self._state = self._load()  # the old state serves requests until this returns
+            if self._state is None:
+                self._state = self._load()  # at start-up a bad index is the caller's error
+            elif (
+                current is not None
+                and current != self._state.index.version
+                and (self.rejected is None or self.rejected[0] != current)
+            ):
+                try:
+                    self._state = self._load()  # the old state serves requests until this returns
+                    self.rejected = None
+                except UserError as exc:
+                    # Refused once, logged once; the version already loaded keeps serving.
+                    self.rejected = (current, str(exc))
+                    log.error(
+                        "new index version refused; still serving %s: %s",
+                        self._state.index.version,
+                        exc,
+                        extra={"refused": current},
+                    )
             return self._state
 
 
@@ -161,8 +180,6 @@ class Retriever:
         if equipment:
             mapped = self.settings.equipment.get(equipment)
             if mapped is None:
-                from index.errors import UserError
-
                 raise UserError(
                     f"unknown equipment tag {equipment!r}; known: {', '.join(sorted(self.settings.equipment)) or 'none'}"
                 )

@@ -164,11 +164,53 @@ class LLMSettings(Section):
     api_key: SecretStr = Field(
         SecretStr("EMPTY"), description="API key sent to the server (vllm serve --api-key)."
     )
-    connect_timeout_seconds: float = Field(5.0, gt=0, description="TCP connect timeout.")
-    timeout_seconds: float = Field(
-        60.0, gt=0, description="Read timeout: longest wait for the next streamed token."
+    connect_timeout_seconds: float = Field(3.0, gt=0, description="TCP connect timeout to the model server.")
+    first_token_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Longest wait for the first token, and then between tokens. Past it the answer is given "
+        "from the manuals' passages with a note (a stopped or hung server costs at most this long).",
     )
-    retries: int = Field(2, ge=0, le=10, description="Retries on connection errors and 5xx answers.")
+    answer_budget_seconds: float = Field(
+        90.0,
+        gt=0,
+        description="Longest time one answer may spend on the model, waiting for a free slot included; "
+        "generation stops there and the grounded part is kept.",
+    )
+    retries: int = Field(
+        1, ge=0, le=10, description="Retries when the connection cannot be made (never after a timeout)."
+    )
+    max_parallel: int = Field(
+        0,
+        ge=0,
+        description="Model calls at once from this app (others wait for a slot). 0: 1 for the embedded "
+        "server (it answers one at a time), 8 for a served model.",
+    )
+    queue_timeout_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="Longest wait for a free model slot; then the question is answered from the passages.",
+    )
+    breaker_failures: int = Field(
+        1,
+        ge=1,
+        description="Model failures in a row that open the circuit (questions then skip the model). One is "
+        "enough: a failure is already a timeout of first_token_timeout_seconds or a refused connection after retries.",
+    )
+    breaker_cooldown_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long the open circuit refuses calls before one trial call is let through.",
+    )
+    breaker_max_cooldown_seconds: float = Field(
+        120.0, gt=0, description="The cooldown doubles after each failed trial, up to this."
+    )
+    probe_interval_seconds: float = Field(
+        15.0, gt=0, description="How often an idle UI checks the model server (GET /v1/models)."
+    )
+    probe_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of that check (longer than a busy server needs to answer it)."
+    )
     max_tokens: int = Field(350, ge=16, description="Longest generated answer, in tokens.")
     temperature: float = Field(
         0.1, ge=0, le=2, description="Sampling temperature (low: stick to the sources)."
@@ -211,13 +253,23 @@ class UISettings(Section):
     )
     max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
     rate_per_minute: float = Field(
-        10.0, gt=0, description="Questions per minute one browser session may ask."
+        10.0,
+        gt=0,
+        description="Questions per minute one client address may ask (a new browser session does not reset it).",
     )
     rate_burst: int = Field(
-        5, ge=1, description="Questions a session may ask at once before the rate applies."
+        5, ge=1, description="Questions one client address may ask at once before the rate applies."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For is believed, e.g. "
+        '["10.0.0.5", "127.0.0.1/32"]. Behind a proxy, set it, or every operator shares the proxy\'s limit.',
     )
     concurrency: int = Field(
-        4, ge=1, description="Questions answered at the same time (others wait in a queue)."
+        16,
+        ge=1,
+        description="Questions handled at the same time (retrieval is fast; model calls are limited "
+        "separately by llm.max_parallel, so a question that needs no model never waits behind the model).",
     )
     feedback_db: Path = Field(Path("data/feedback.sqlite"), description="SQLite file for operator feedback.")
     cache_dir: Path = Field(Path("data/cache"), description="Rendered page images are cached here.")

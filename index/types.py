@@ -68,6 +68,9 @@ class DocumentRecord:
     pages_without_text: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ingested_at: str = ""
+    # Why the indexed content may be out of date ("" when current): the file or its folder could
+    # not be read on the last run, so the previous version was kept.
+    stale: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -94,9 +95,12 @@ class RichProgress:
         )
 
     def file(self, name: str) -> None:
+        from rich.markup import escape
+
         self._files += 1
+        name = shown(name)
         short = name if len(name) <= 40 else "…" + name[-39:]
-        self._update(name=short)
+        self._update(name=escape(short))
 
     def advance(self, pages: float, chunks: int) -> None:
         self._pages += pages
@@ -123,16 +127,24 @@ class RichProgress:
         self._progress.stop()
 
 
+def shown(text: str) -> str:
+    """A file name as one safe line: control characters escaped (a newline in a name cannot forge
+    a line of output), everything else as is (CJK and umlauts stay readable)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def print_summary(s: Summary) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(stderr=False)
+    # markup off: "[bold red]" in a file name is printed, not interpreted; soft_wrap: a long path
+    # stays on one line (logs and pipes are not 80 columns wide)
+    console = Console(stderr=False, markup=False, highlight=False, emoji=False, soft_wrap=True)
     if not s.committed:
         state = "unchanged" if s.version else "not written"
-        console.print(f"Index {s.index}: {state}" + (f" (version {s.version})" if s.version else ""))
+        console.print(f"Index {shown(s.index)}: {state}" + (f" (version {s.version})" if s.version else ""))
     else:
-        console.print(f"Index {s.index}: wrote version {s.version}")
+        console.print(f"Index {shown(s.index)}: wrote version {s.version}")
     t = Table(show_header=False, box=None, padding=(0, 2))
     t.add_column("what")
     t.add_column("count", justify="right")
@@ -150,7 +162,7 @@ def print_summary(s: Summary) -> None:
         ("files removed", len(s.removed)),
         ("documents in index", s.documents_total),
         ("files failed", len(s.failed)),
-        ("", ""),
+        ("files kept stale", len(s.stale)),
     ]
     for i in range(0, len(rows), 2):
         t.add_row(*(str(x) for x in (*rows[i], *rows[i + 1])))
@@ -159,9 +171,11 @@ def print_summary(s: Summary) -> None:
         stages = [k for k in ("scan", "extract", "chunk", "embed", "write", "total") if k in s.seconds]
         console.print("seconds: " + "  ".join(f"{k} {s.seconds[k]:.2f}" for k in stages))
     for name in s.removed:
-        console.print(f"removed  {name}")
+        console.print(f"removed  {shown(name)}")
     for name in s.renamed:
-        console.print(f"renamed  {name}")
+        console.print(f"renamed  {shown(name)}")
+    for name in s.stale:
+        console.print(f"stale    {shown(name)} (could not be read; the indexed version is kept)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -169,10 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, index={"path": args.index} if args.index else None)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     level = {0: settings.log_level, 1: "INFO"}.get(args.verbose, "DEBUG")
     setup_logging(level, settings.log_format)
+    # SIGTERM (systemd, docker stop) ends the run like Ctrl-C: the lock is released, staging kept.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     show_progress = sys.stderr.isatty() and not args.no_progress
     progress = RichProgress() if show_progress else None
     try:
@@ -185,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=progress,
         )
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except Exception:
         log.exception("ingest failed")
@@ -202,9 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERRUPTED
     for w in summary.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {shown(w)}", file=sys.stderr)
     for f in summary.failed:
-        print(f"FAILED {f.line()}", file=sys.stderr)
+        print(f"FAILED {shown(f.line())}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:

@@ -94,6 +94,7 @@ class Summary:
     renamed: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # kept from the previous version: unreadable now
     failed: list[Failure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     pages_processed: int = 0
@@ -114,6 +115,7 @@ class Summary:
             "renamed": self.renamed,
             "unchanged": self.unchanged,
             "removed": self.removed,
+            "stale": self.stale,
             "failed": [
                 {"path": f.path, "problem": f.problem, "kept_previous": f.kept_previous} for f in self.failed
             ],
@@ -150,10 +152,25 @@ class _Stage:
 
 
 # ------------------------------------------------------------------------------------ scanning
-def scan(roots: list[tuple[Path, str]], extensions: set[str]) -> tuple[list[FileEntry], list[Failure]]:
+@dataclass
+class Unreadable:
+    """A folder under a root that could not be listed: what was indexed from it is kept (stale)."""
+
+    root: str  # absolute root folder
+    rel: str  # folder relative to root, '/' separated ("" for the root itself)
+    reason: str
+
+    def holds(self, doc: DocumentRecord) -> bool:
+        return doc.root == self.root and (not self.rel or doc.source.startswith(self.rel + "/"))
+
+
+def scan(
+    roots: list[tuple[Path, str]], extensions: set[str]
+) -> tuple[list[FileEntry], list[Failure], list[Unreadable]]:
     """Walk folders (following symlinks, guarding against loops)."""
     entries: list[FileEntry] = []
     failures: list[Failure] = []
+    unreadable: list[Unreadable] = []
     for root, shown in roots:
         seen_dirs: set[str] = set()
 
@@ -163,6 +180,7 @@ def scan(roots: list[tuple[Path, str]], extensions: set[str]) -> tuple[list[File
             disp = os.path.join(shown, rel) if rel != "." else shown
             reason = "permission denied" if isinstance(err, PermissionError) else (err.strerror or str(err))
             failures.append(Failure(disp, f"cannot list folder ({reason})"))
+            unreadable.append(Unreadable(str(root), "" if rel == "." else Path(rel).as_posix(), reason))
 
         for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
             real = os.path.realpath(dirpath)
@@ -186,7 +204,7 @@ def scan(roots: list[tuple[Path, str]], extensions: set[str]) -> tuple[list[File
                     )
                     continue
                 entries.append(FileEntry(root, shown, path, source, size))
-    return entries, failures
+    return entries, failures, unreadable
 
 
 def sha256_file(path: Path) -> str:
@@ -321,8 +339,13 @@ def _run_locked(
 
     # ---- scan and hash
     with timer.stage("scan"):
-        entries, failures = scan(roots, {e.lower() for e in settings.ingest.extensions})
+        entries, failures, unreadable = scan(roots, {e.lower() for e in settings.ingest.extensions})
         summary.failed.extend(failures)
+        if rebuild and unreadable:
+            raise UserError(
+                f"cannot rebuild while a folder cannot be read ({unreadable[0].rel or unreadable[0].root}: "
+                f"{unreadable[0].reason}): its documents would be lost. Nothing was changed."
+            )
         by_source: dict[str, FileEntry] = {}
         for e in entries:
             other = by_source.get(e.source)
@@ -352,25 +375,30 @@ def _run_locked(
     for src, e in sorted(by_source.items()):
         prev_doc = prev_by_source.get(src)
         if prev_doc is not None and prev_doc.sha256 == e.sha256 and not rechunk:
-            keep[src] = replace(prev_doc, root=str(e.root))
+            keep[src] = replace(prev_doc, root=str(e.root), stale="")
             summary.unchanged += 1
         elif e.sha256 in prev_by_sha and not rechunk:
             reuse[src] = (e, prev_by_sha[e.sha256])
         else:
             todo.append(e)
-    failed_sources = {f.source for f in summary.failed if f.source}
+    failed = {f.source: f.problem for f in summary.failed if f.source}
     removed: list[DocumentRecord] = []
     for d in prev_docs:
         if d.source in by_source or d.source in keep:
             continue
-        if d.root in root_strs:
-            if d.source in failed_sources:
-                keep[d.source] = d
-                _mark_kept(summary, d.source)
-            else:
-                removed.append(d)
-        else:
+        if d.root not in root_strs:
             keep[d.source] = d  # belongs to a folder not part of this run
+            continue
+        # A file or folder that could not be read keeps what was indexed from it, like an
+        # unmounted share; only a readable folder without the file removes it.
+        folder = next((u for u in unreadable if u.holds(d)), None)
+        if d.source in failed or folder is not None:
+            why = failed.get(d.source) or f"folder {folder.rel or '.'} could not be read ({folder.reason})"  # type: ignore[union-attr]
+            keep[d.source] = replace(d, stale=why)
+            _mark_kept(summary, d.source)
+            summary.stale.append(os.path.join(_shown_for(d.root, roots), d.source))
+        else:
+            removed.append(d)
     # A removed path whose content reappears under another name is a rename, not a deletion.
     moved_from = {old.source: src for src, (_, old) in reuse.items()}
     renames = [d for d in removed if d.source in moved_from]
@@ -388,7 +416,11 @@ def _run_locked(
             )
     summary.removed = [os.path.join(_shown_for(d.root, roots), d.source) for d in removed]
 
-    if not todo and not reuse and not removed and prev_version is not None:
+    # Nothing to write when nothing changed, including which documents are stale.
+    stale_now = {src: d.stale for src, d in keep.items()}
+    stale_before = {d.source: d.stale for d in prev_docs}
+    same_stale = all(stale_before.get(src, "") == why for src, why in stale_now.items())
+    if not todo and not reuse and not removed and prev_version is not None and same_stale:
         store.clear_staging()  # leftovers of a killed run whose files are all indexed now
         summary.version = prev_version
         summary.documents_total = len(prev_docs)
@@ -415,8 +447,11 @@ def _run_locked(
         if e.source in done:
             (summary.changed if prev is not None else summary.added).append(e.display)
         elif prev is not None and prev.root == str(e.root):
-            keep[e.source] = prev  # failed to re-ingest: keep what we had
+            # failed to re-ingest: keep what we had, marked as out of date
+            problem = next((f.problem for f in summary.failed if f.source == e.source), "could not be read")
+            keep[e.source] = replace(prev, stale=problem)
             _mark_kept(summary, e.source)
+            summary.stale.append(e.display)
     if prev_version is None and not processed and not reuse and not keep:
         if not summary.failed:
             exts = ", ".join(settings.ingest.extensions)

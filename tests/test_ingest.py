@@ -317,9 +317,31 @@ def test_missing_folder_and_file_argument(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no manuals found" in r.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to drop privileges")
-def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
-    """Run as user 'nobody' (root reads everything) so a chmod 000 folder is really unreadable."""
+def _ingest_as_unprivileged(base: Path, *args: str) -> subprocess.CompletedProcess:
+    """The ingest CLI as a user a chmod 000 folder really stops: 'nobody' when the tests run as
+    root (root reads everything), else the current user."""
+    cmd = [sys.executable, str(REPO / "ingest.py"), *args]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: cannot drop privileges")
+        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
+    cache = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+    r = subprocess.run(
+        cmd,
+        cwd=base,
+        env={**os.environ, **HASH_ENV, "HOME": str(base), "XDG_CACHE_HOME": cache},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if "Permission denied" in r.stderr and "python" in r.stderr.lower() and r.returncode not in (0, 1):
+        pytest.skip(f"nobody cannot run this interpreter: {r.stderr[-200:]}")
+    return r
+
+
+def test_unreadable_folder_keeps_its_documents_until_it_is_readable_again() -> None:
+    """An unreadable subfolder is like an unmounted share: what was indexed from it stays (marked
+    stale); only a readable folder without the file removes it."""
     import tempfile
 
     base = Path(tempfile.mkdtemp(prefix="opassist-perm-", dir="/tmp"))
@@ -327,36 +349,57 @@ def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
     shutil.copytree(MANUALS, docs)
     secret = docs / "secret"
     secret.mkdir()
-    (secret / "hidden.md").write_text("# Hidden\n\ntext")
+    (secret / "hidden.md").write_text("# Hidden\n\nThe hidden press HP-9 needs 40 bar.\n")
+    (secret / "other.md").write_text("# Other\n\nThe other press HP-8 needs 30 bar.\n")
     for p in [base, *base.rglob("*")]:
         p.chmod(0o777 if p.is_dir() else 0o666)
-    secret.chmod(0o000)
     index = base / "idx"
-    cache = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
-    r = subprocess.run(
-        [
-            "setpriv",
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            sys.executable,
-            str(REPO / "ingest.py"),
-            str(docs),
-            "--index",
-            str(index),
-        ],
-        cwd=base,
-        env={**os.environ, **HASH_ENV, "HOME": str(base), "XDG_CACHE_HOME": cache},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    secret.chmod(0o755)
     try:
-        if "Permission denied" in r.stderr and "python" in r.stderr.lower() and r.returncode not in (0, 1):
-            pytest.skip(f"nobody cannot run this interpreter: {r.stderr[-200:]}")
+        r = _ingest_as_unprivileged(base, str(docs), "--index", str(index))
+        assert r.returncode == 0, r.stderr
+        assert len(open_index(index).documents) == 7
+        version = IndexStore(index).current_version()
+
+        secret.chmod(0o000)
+        r = _ingest_as_unprivileged(base, str(docs), "--index", str(index), "--json")
+        secret.chmod(0o777)
         assert r.returncode == 1, r.stderr
         assert "secret: cannot list folder (permission denied)" in r.stderr
-        assert len(open_index(index).documents) == 5  # the readable files were ingested
+        s = json.loads(r.stdout)
+        assert s["removed"] == []
+        assert sorted(os.path.basename(x) for x in s["stale"]) == ["hidden.md", "other.md"]
+        idx = open_index(index)
+        docs_now = {d.source: d for d in idx.documents}
+        assert len(docs_now) == 7  # nothing lost
+        assert "permission denied" in docs_now["secret/hidden.md"].stale
+        assert any("HP-9 needs 40 bar" in c.text for c in idx.chunks)
+        assert IndexStore(index).current_version() != version  # the stale mark was written
+        r = _ingest_as_unprivileged(base, str(docs), "--index", str(index))  # readable again
+        assert r.returncode == 0, r.stderr
+        assert not any(d.stale for d in open_index(index).documents)
+        (secret / "other.md").unlink()  # readable and gone: now it is removed
+        r = _ingest_as_unprivileged(base, str(docs), "--index", str(index), "--json")
+        assert r.returncode == 0, r.stderr
+        assert [os.path.basename(x) for x in json.loads(r.stdout)["removed"]] == ["other.md"]
+        assert len(open_index(index).documents) == 6
     finally:
+        secret.chmod(0o755)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_file_names_are_printed_as_one_plain_line(manuals_copy: Path, tmp_path: Path) -> None:
+    """A newline in a bad file's name cannot forge output lines; Rich markup in a name is printed."""
+    loud = manuals_copy / "[bold red]loud.md"
+    loud.write_text("# Loud\n\nThe siren SI-1 is 110 dB.\n")
+    assert run_cli(str(manuals_copy), "--index", str(tmp_path / "idx"), env=HASH_ENV).returncode == 0
+    loud.unlink()
+    (manuals_copy / "bad\nFAILED forged.pdf").write_bytes(b"")
+    (manuals_copy / "[red]x.pdf").write_bytes(b"")
+    r = run_cli(str(manuals_copy), "--index", str(tmp_path / "idx"), env=HASH_ENV)
+    assert r.returncode == 1
+    failed = [ln for ln in r.stderr.splitlines() if ln.startswith("FAILED")]
+    assert len(failed) == 2, r.stderr
+    assert not any(ln.startswith("FAILED forged") for ln in r.stderr.splitlines())
+    assert any("bad\\nFAILED forged.pdf" in ln for ln in failed)
+    assert any("[red]x.pdf" in ln for ln in failed)
+    assert "removed  " + str(manuals_copy / "[bold red]loud.md") in r.stdout  # markup printed as is

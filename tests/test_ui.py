@@ -8,9 +8,7 @@ from __future__ import annotations
 import csv
 import http.server
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -20,27 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MANUALS, REPO
+from conftest import MANUALS, REPO, SHOTS, UIProcess, free_port
 
-SHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port
 
 
 class _Static(threading.Thread):
@@ -105,7 +85,6 @@ def ui(tmp_path_factory: pytest.TempPathFactory, llm_server, real_embedder, hmi_
     allowed.start()
     blocked.start()
     env = {
-        **os.environ,
         "OPASSIST_LLM__BASE_URL": llm_server.base_url,
         "OPASSIST_LLM__ANSWER_STYLE": "quote-first",
         "OPASSIST_LLM__MAX_TOKENS": "64",
@@ -113,45 +92,14 @@ def ui(tmp_path_factory: pytest.TempPathFactory, llm_server, real_embedder, hmi_
         "OPASSIST_UI__FEEDBACK_DB": str(root / "feedback.sqlite"),
         "OPASSIST_UI__CACHE_DIR": str(root / "cache"),
         "OPASSIST_UI__CONCURRENCY": "4",
+        # the tests stand in for a reverse proxy: each "operator" sends its own X-Forwarded-For
+        "OPASSIST_UI__TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
         "OPASSIST_RETRIEVAL__EQUIPMENT": json.dumps({"press": ["HP-200*"], "conveyor": ["CV-50*"]}),
         "OPASSIST_RETRIEVAL__RELOAD_SECONDS": "0.5",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ui", "--index", str(settings.index.path), "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"ui exited: {proc.stdout.read() if proc.stdout else ''}")
-        time.sleep(0.5)
-    yield {"url": url, "root": root, "docs": docs, "settings": settings, "env": env}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:  # open streaming connections can hold a graceful shutdown
-        proc.kill()
-        proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    proc = UIProcess(settings.index.path, env, root / "ui.log", port=port)
+    yield {"url": proc.url, "root": root, "docs": docs, "settings": settings, "env": env}
+    proc.stop()
 
 
 def _ask(page, question: str, timeout: float = 120_000) -> None:
@@ -336,17 +284,23 @@ def test_feedback_is_stored_and_exported(ui, browser, tmp_path: Path) -> None:
     page.close()
 
 
-def test_twenty_parallel_sessions_each_get_their_own_answer(ui) -> None:
+def _operator(url: str, address: str):
+    """A gradio client standing for one operator's panel behind the (trusted) proxy."""
     from gradio_client import Client
 
+    return Client(url + "/", verbose=False, headers={"X-Forwarded-For": address})
+
+
+def test_twenty_parallel_sessions_each_get_their_own_answer(ui) -> None:
     codes = [f"E-{n}" for n in range(101, 116)] + [f"AL-{n:02d}" for n in range(1, 6)]
 
-    def one(code: str) -> tuple[str, dict]:
-        c = Client(ui["url"] + "/", verbose=False)
+    def one(i_code: tuple[int, str]) -> tuple[str, dict]:
+        i, code = i_code
+        c = _operator(ui["url"], f"10.1.0.{i + 1}")  # twenty panels, twenty addresses
         return code, c.predict(f"What does fault {code} mean?", "", "", api_name="/ask")
 
     with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(one, codes))
+        results = list(pool.map(one, enumerate(codes)))
     assert len(results) == 20
     for code, out in results:
         assert not out["abstained"], code
@@ -357,9 +311,9 @@ def test_twenty_parallel_sessions_each_get_their_own_answer(ui) -> None:
 
 
 def test_question_length_cap_and_per_client_rate_limit(ui) -> None:
-    from gradio_client import Client
-
-    flood = Client(ui["url"] + "/", verbose=False)
+    """The limit counts per client address: a flood from one panel is cut off, opening new
+    browser sessions from that panel does not reset it, and another panel is not affected."""
+    flood = _operator(ui["url"], "10.2.0.1")
     with pytest.raises(Exception, match="too long"):
         flood.predict("x" * 600, "", "", api_name="/ask")
     jobs = [flood.submit("What does E-101 mean?", "", "", api_name="/ask") for _ in range(10)]  # all at once
@@ -371,6 +325,16 @@ def test_question_length_cap_and_per_client_rate_limit(ui) -> None:
             assert "Too many questions" in str(exc)
             errors += 1
     assert errors >= 3  # the burst (5) was used up by one client
-    other = Client(ui["url"] + "/", verbose=False)  # another operator is not affected
+    fresh_session = _operator(ui["url"], "10.2.0.1")  # same panel, new session: still limited
+    again = [fresh_session.submit("What does E-103 mean?", "", "", api_name="/ask") for _ in range(3)]
+    refused = 0
+    for job in again:  # at most one token (one per 6 s) came back since the flood
+        try:
+            job.result(timeout=300)
+        except Exception as exc:
+            assert "Too many questions" in str(exc)
+            refused += 1
+    assert refused >= 2
+    other = _operator(ui["url"], "10.2.0.2")  # another operator is not affected
     out = other.predict("What does E-102 mean?", "", "", api_name="/ask")
     assert "E-102" in out["answer"] or any("E-102" in c["text"] for c in out["citations"])

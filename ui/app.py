@@ -1,14 +1,13 @@
 """The Gradio chat UI, mounted in a FastAPI app with the routes an HMI integration needs.
 
 Routes: ``/`` the chat (``/?embed=1`` compact HMI mode; ``equipment=`` and ``lang=`` set context),
-``/files/{sha256}`` an indexed original file (open at a page with ``#page=N``), ``/healthz``.
-Every response carries ``Content-Security-Policy: frame-ancestors ...`` from the settings.
+``/files/{sha256}`` an indexed original file and ``/healthz`` (both in ui/routes.py). Every
+response carries the security headers of ui/security.py.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
 import time
@@ -18,50 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import FastAPI
 
-from chatbot.answer import AnswerResult, Citation
+from chatbot.answer import AnswerResult, Citation, public_dict
 from chatbot.app import AppDeps
 from index.errors import UserError
 
 from .feedback import FeedbackStore
-from .files import PageImages, indexed_path
+from .files import PageImages
 from .ratelimit import RateLimiter
+from .render import CSS, _linked, render_answer, render_found, render_source
+from .routes import add_routes
+from .security import ClientAddress, SecurityHeaders, frame_ancestors
 
 log = logging.getLogger(__name__)
-
-CSS = """
-:root, .gradio-container { --body-text-size: 18px; }
-.gradio-container { max-width: 100% !important; color: #000; }
-button, .gr-button { min-height: 48px !important; min-width: 48px; font-size: 18px !important; font-weight: 600; }
-textarea, input[type=text] { min-height: 48px !important; font-size: 18px !important; }
-#send { background: #0b3d91 !important; color: #fff !important; border: 2px solid #000 !important; }
-#chat .message { font-size: 18px; line-height: 1.45; }
-#chat a.cite, #chat a[href^="#cite-"] { display: inline-block; min-width: 44px; min-height: 44px; line-height: 44px;
-  text-align: center; font-weight: 700; color: #0b3d91; text-decoration: underline; }
-#chat .chips a { min-width: auto; padding: 0 8px; }
-.safety { border: 3px solid; border-radius: 6px; padding: 8px 10px; margin: 6px 0; font-weight: 600; }
-.safety-danger { background: #b00020; color: #fff; border-color: #600; }
-.safety-danger a { color: #fff !important; }
-.safety-warning { background: #ffb000; color: #000; border-color: #000; }
-.safety-caution { background: #fff3b0; color: #000; border-color: #8a6d00; }
-.note { background: #e8eefc; border-left: 6px solid #0b3d91; padding: 6px 10px; margin: 6px 0; }
-.abstain { background: #f1f1f1; border-left: 6px solid #555; padding: 6px 10px; }
-.src-head { font-size: 18px; }
-.passage { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 15px; background: #fafafa;
-  border: 1px solid #999; padding: 8px; max-height: 320px; overflow: auto; color: #000; }
-.passage mark { background: #ffe14d; color: #000; }
-.open-pdf { display: inline-block; margin-top: 8px; padding: 10px 14px; border: 2px solid #0b3d91; border-radius: 6px;
-  font-weight: 700; color: #0b3d91; min-height: 44px; }
-.hidden-box { display: none !important; }
-footer { display: none !important; }
-body.embed #header, body.embed #comment-row { display: none !important; }
-body.embed .gradio-container { padding: 4px !important; }
-body.embed #main { flex-direction: column !important; }
-body.embed #chat { height: 46vh !important; }
-body.embed #page-image { max-height: 40vh; }
-"""
 
 JS_ON_LOAD = """
 () => {
@@ -96,92 +65,6 @@ class SessionState:
     last_feedback_id: int | None = None
 
 
-# ------------------------------------------------------------------ rendering
-_CITE = re.compile(r"\[(\d{1,2})\]")
-
-
-def _linked(text: str, msg: int) -> str:
-    esc = html.escape(text).replace("\n", "<br>")
-    return _CITE.sub(lambda m: f'<a class="cite" href="#cite-{msg}-{m.group(1)}">[{m.group(1)}]</a>', esc)
-
-
-def _with_level(level: str, text: str) -> str:
-    return text if text.upper().startswith(level) else f"{level}: {text}"
-
-
-def _where(c: Citation) -> str:
-    page = f"p. {c.page}" if c.page else ""
-    return " — ".join(x for x in (c.title, page) if x)
-
-
-def render_answer(r: AnswerResult, msg: int) -> str:
-    parts: list[str] = []
-    for s in r.safety:
-        parts.append(
-            f'<div class="safety safety-{s.level.lower()}">⚠ {html.escape(_with_level(s.level, s.text))} '
-            f'<a class="cite" href="#cite-{msg}-{s.n}">[{s.n}]</a></div>'
-        )
-    if r.abstained:
-        parts.append(f'<div class="abstain">{html.escape(r.answer)}</div>')
-        if r.passages:
-            chips = " ".join(
-                f'<a href="#cite-{msg}-{c.n}">[{c.n}] {html.escape(_where(c))}</a>' for c in r.passages[:3]
-            )
-            parts.append(f'<div class="chips">Closest passages: {chips}</div>')
-    else:
-        parts.append(f'<div class="answer">{_linked(r.answer, msg)}</div>')
-        if r.llm_error:
-            parts.append(
-                f'<div class="note">The language model is unavailable ({html.escape(r.llm_error)}); '
-                "the answer above is quoted from the manual.</div>"
-            )
-        if r.citations:
-            chips = " ".join(
-                f'<a href="#cite-{msg}-{c.n}">[{c.n}] {html.escape(_where(c))}</a>' for c in r.citations
-            )
-            parts.append(f'<div class="chips">Sources: {chips}</div>')
-    return "\n".join(parts)
-
-
-def _highlight(text: str, quote: str) -> str:
-    if quote:
-        words = [re.escape(w) for w in quote.split()[:40]]
-        m = re.search(r"\s+".join(words), text) if words else None
-        if m:
-            return (
-                html.escape(text[: m.start()])
-                + "<mark>"
-                + html.escape(m.group(0))
-                + "</mark>"
-                + html.escape(text[m.end() :])
-            )
-    return html.escape(text)
-
-
-def render_source(c: Citation, file_url: str | None) -> str:
-    bits = [html.escape(c.source)]
-    if c.page:
-        label = (
-            f' (printed "{html.escape(c.page_label)}")'
-            if c.page_label and c.page_label != str(c.page)
-            else ""
-        )
-        bits.append(f"page {c.page}{label}")
-    if c.section:
-        bits.append(html.escape(c.section))
-    link = ""
-    if file_url:
-        at = f"#page={c.page}" if c.page else ""
-        link = (
-            f'<a class="open-pdf" href="{file_url}{at}" target="_blank" rel="noopener">'
-            f"Open the original{' at page ' + str(c.page) if c.page else ''}</a>"
-        )
-    return (
-        f'<div class="src-head"><b>[{c.n}] {html.escape(c.title)}</b><br>{" · ".join(bits)}</div>'
-        f'<div class="passage">{_highlight(c.text, c.quote)}</div>{link}'
-    )
-
-
 # ------------------------------------------------------------------ the app
 class UI:
     def __init__(self, deps: AppDeps) -> None:
@@ -189,6 +72,7 @@ class UI:
         s = deps.settings.ui
         self.s = s
         self.limiter = RateLimiter(s.rate_per_minute, s.rate_burst)
+        self.client_address = ClientAddress(s.trusted_proxies)
         self.pages = PageImages(s.cache_dir, s.page_scale)
         self.feedback = FeedbackStore(s.feedback_db)
 
@@ -214,10 +98,10 @@ class UI:
                 f"The question is too long ({len(q)} characters; at most {self.s.max_question_chars}). "
                 "Please shorten it."
             )
-        key = getattr(request, "session_hash", None) or (
-            request.client.host if request and request.client else "anon"
-        )
-        ok, wait = self.limiter.allow(str(key))
+        # Per client address, not per browser session: a new session must not reset the limit.
+        peer = request.client.host if request is not None and request.client else None
+        headers = dict(request.headers) if request is not None else {}
+        ok, wait = self.limiter.allow(self.client_address(peer, headers))
         if not ok:
             raise gr.Error(f"Too many questions from this screen. Please wait {wait:.0f} s.")
         return q
@@ -256,9 +140,14 @@ class UI:
                 q, history=state.history, equipment=state.equipment, lang=state.lang
             ):
                 if ev.kind == "retrieved" and ev.retrieval is not None:
-                    n = len(ev.retrieval.passages)
-                    state.messages[-1]["content"] = f"<i>Found {n} passages; writing the answer…</i>"
-                    yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
+                    # The passages are shown at once, before any model time: a slow or hung model
+                    # never keeps the operator from the manual.
+                    found = [Citation.of(i, p) for i, p in enumerate(ev.retrieval.passages, 1)]
+                    if not found:
+                        continue
+                    state.messages[-1]["content"] = render_found(found, msg)
+                    src, img = self.source_view(found[0])
+                    yield state.messages, gr.skip(), src, img, state
                 elif ev.kind == "lead":
                     lead = _linked(ev.text, msg)
                     state.messages[-1]["content"] = f'<div class="answer">{lead}</div>'
@@ -357,9 +246,7 @@ class UI:
             r = self.deps.answerer.answer(q, equipment=equipment or None, lang=lang or None)
         except UserError as exc:
             raise gr.Error(str(exc)) from exc
-        from chatbot.ask import public_json
-
-        return public_json(r)
+        return public_dict(r)
 
     # ---------------------------------------------------------------- layout
     def blocks(self) -> gr.Blocks:
@@ -440,64 +327,13 @@ class UI:
         return demo
 
 
-def frame_ancestors_header(origins: list[str]) -> str:
-    return "frame-ancestors " + " ".join(origins or ["'self'"])
-
-
 def build_ui(deps: AppDeps) -> FastAPI:
     ui = UI(deps)
     app = FastAPI(title="opassist", docs_url=None, redoc_url=None)
-    csp = frame_ancestors_header(deps.settings.ui.frame_ancestors)
-
-    @app.middleware("http")
-    async def framing_policy(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = csp
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
-    @app.get("/healthz")
-    def healthz() -> JSONResponse:
-        body: dict[str, Any] = {"status": "ok"}
-        try:
-            idx = deps.handle.get().index
-            body["index"] = {
-                "version": idx.version,
-                "chunks": len(idx.chunks),
-                "documents": len(idx.documents),
-            }
-        except UserError as exc:
-            body["status"] = "error"
-            body["index"] = {"error": str(exc)}
-        llm = deps.llm
-        reachable = llm.healthy() if llm is not None else False
-        body["llm"] = {
-            "reachable": reachable,
-            "base_url": llm.base_url if llm else None,
-            "embedded": deps.server is not None,
-        }
-        if not reachable and body["status"] == "ok":
-            body["status"] = "degraded"  # answers fall back to quoted passages
-        return JSONResponse(body, status_code=200 if body["status"] != "error" else 503)
-
-    @app.get("/files/{sha256}")
-    def indexed_file(sha256: str) -> Any:
-        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            return JSONResponse({"detail": "not an indexed file"}, status_code=404)
-        for d in deps.handle.get().index.documents:
-            if d.sha256 == sha256:
-                path = indexed_path(d)
-                if not path.is_file():
-                    break
-                media = {"pdf": "application/pdf", "html": "text/html", "markdown": "text/markdown"}.get(
-                    d.kind, "text/plain"
-                )
-                headers = {"Content-Disposition": f'inline; filename="{Path(d.source).name}"'}
-                if d.kind == "html":  # never let a manual's HTML run scripts in our origin
-                    headers["Content-Security-Policy"] = "sandbox; " + csp
-                return FileResponse(path, media_type=media, headers=headers)
-        return JSONResponse({"detail": "not an indexed file"}, status_code=404)
-
+    app.add_middleware(SecurityHeaders, framing=frame_ancestors(deps.settings.ui.frame_ancestors))
+    add_routes(app, deps)
+    if deps.llm is not None:
+        deps.llm.start_probe()
     theme = gr.themes.Base(primary_hue="blue", neutral_hue="gray", text_size="lg", radius_size="sm")
     demo = ui.blocks()
     app.state.ui = ui
@@ -511,10 +347,5 @@ def build_ui(deps: AppDeps) -> FastAPI:
         theme=theme,
         allowed_paths=[str(Path(deps.settings.ui.cache_dir).resolve())],
         show_error=True,
+        max_file_size=0,
     )
-
-
-def dumps_public(r: AnswerResult) -> str:
-    from chatbot.ask import public_json
-
-    return json.dumps(public_json(r), ensure_ascii=False)
