@@ -14,7 +14,8 @@ from index.embeddings import Embedder, load_embedder, spec_from_settings
 from index.errors import UserError
 
 from .answer import Answerer
-from .llm import EmbeddedServer, LLMClient, LLMError, bundled_gguf
+from .llm import LLMClient, LLMError
+from .llm_server import EmbeddedServer, bundled_gguf
 from .retrieval import IndexHandle, Retriever
 from .settings import Settings
 
@@ -65,7 +66,7 @@ def start_llm(settings: Settings) -> tuple[LLMClient, EmbeddedServer | None, boo
     small = s.model_copy(
         update={"max_tokens": min(s.max_tokens, s.embedded_max_tokens), "max_parallel": s.max_parallel or 1}
     )
-    return LLMClient(small, server.base_url, server.alias), server, True
+    return LLMClient(small, server.base_url, server.alias, on_hung=server.kill_hung), server, True
 
 
 def load_multilingual(settings: Settings) -> Embedder | None:

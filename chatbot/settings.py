@@ -240,6 +240,12 @@ class LLMSettings(Section):
     )
     embedded_ctx: int = Field(4096, ge=512, description="Context length of the embedded model server.")
     embedded_port: int = Field(0, ge=0, description="Port of the embedded server (0: any free port).")
+    embedded_restart_after_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="The embedded server is killed and restarted when it has not answered (calls and "
+        "probes failing) for this long; it is restarted at once when it dies. 0: only when it dies.",
+    )
 
 
 class UISettings(Section):

