@@ -71,7 +71,7 @@ def run_naive(target: Path, qa: Path | None) -> dict:
 def hit_at_k(index: Path, qa: Path, k: int, env: dict[str, str]) -> dict:
     """Dense retrieval over our index, scored page-level."""
     from chatbot.qa import Retrieved, first_hit_rank, load_qa, score
-    from chatbot.settings import load_settings
+    from core.settings import load_settings
     from index import open_index
     from index.embeddings import load_embedder, spec_from_settings
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # make sure the one-time ONNX export is not billed to the first run
-    from chatbot.settings import load_settings
+    from core.settings import load_settings
     from index.embeddings import load_embedder, spec_from_settings
 
     load_embedder(spec_from_settings(load_settings(None).embedding))

@@ -22,7 +22,7 @@ SHARED = Path(os.environ.get("OPASSIST_SHARED", ROOT.parent / "shared"))
 
 
 def chunk_texts(folder: Path, count_tokens, settings) -> list[tuple[str, int | None, str]]:
-    from index.errors import FileProblem
+    from core.errors import FileProblem
     from ingest.chunking import chunk_document
     from ingest.extract import extract, strip_running_lines
 
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--show", action="store_true", help="print every flagged chunk")
     args = p.parse_args(argv)
     from chatbot.injection import screen
-    from chatbot.settings import load_settings
+    from core.settings import load_settings
     from index.embeddings import load_embedder, spec_from_settings
 
     settings = load_settings(None)

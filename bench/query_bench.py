@@ -63,7 +63,7 @@ def timed_calls(fn, queries: list, workers: int, repeat: int) -> tuple[list[floa
 def real_corpus(index: Path, repeat: int) -> list[dict]:
     from chatbot.qa import load_qa
     from chatbot.retrieval import IndexHandle, Retriever
-    from chatbot.settings import load_settings
+    from core.settings import load_settings
     from index.embeddings import load_embedder, spec_from_settings
 
     if not (index / "CURRENT").exists():
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "random (a pathological case for approximate search: every neighbour is about equally far)",
     )
     args = ap.parse_args(argv)
-    from chatbot.settings import load_settings
+    from core.settings import load_settings
 
     threshold = load_settings(None).index.ann_threshold
     rows = real_corpus(Path(args.index), args.repeat) if (SHARED / "corpus").is_dir() else []

@@ -8,12 +8,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from index.errors import UserError
+from core.errors import UserError
+from core.logs import setup_logging
+from core.settings import load_settings
 
-from .answer import AnswerResult, public_dict
-from .app import build_app
-from .logs import setup_logging
-from .settings import load_settings
+from .result import AnswerResult, public_dict
+from .wiring import build_app
 
 log = logging.getLogger(__name__)
 

@@ -13,18 +13,17 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.errors import UserError
+from core.errors import UserError
+from core.logs import setup_logging
+from core.settings import load_settings
 
-from .app import AppDeps, build_app
 from .grounding import citations_in
-from .logs import setup_logging
 from .qa import Question, Retrieved, first_hit_rank, grouped, is_hit, load_qa, score
-from .settings import load_settings
+from .wiring import AppDeps, build_app
 
 
 def pct(values: Sequence[float], q: float) -> float | None:
@@ -35,30 +34,55 @@ def pct(values: Sequence[float], q: float) -> float | None:
     return s[i]
 
 
+RECORD_VERSION = 1
+
+
 @dataclass
 class Row:
+    """One question's outcome. ``to_dict`` is the stable per-question record written by ``--out``:
+    later versions may add fields, never rename or drop these: other tools score from it."""
+
     q: Question
     rank: int | None = None
     retrieved: list[dict[str, Any]] = field(default_factory=list)
-    retrieval_ms: float = 0.0
-    abstained: bool = False
+    outcome: str = ""  # answer | low_confidence | not_in_manuals
+    answer: str = ""  # exactly the text the operator would read
+    cited: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    model_asked: bool = False
     confidence: float = 0.0
     code_match: bool = False
-    answer: str | None = None
     must_recall: float | None = None
-    cited: list[dict[str, Any]] = field(default_factory=list)
     cited_correct: int = 0
     raw_cited: int = 0
     raw_cited_correct: int = 0
     raw_cited_invalid: int = 0
     dropped_sentences: int = 0
-    ttft_ms: float | None = None
-    first_text_ms: float | None = None
-    total_ms: float | None = None
     llm_error: str | None = None
+
+    @property
+    def abstained(self) -> bool:
+        return self.outcome in ("low_confidence", "not_in_manuals")
+
+    @property
+    def retrieval_ms(self) -> float:
+        return self.timings.get("retrieval_ms", 0.0)
+
+    @property
+    def ttft_ms(self) -> float | None:
+        return self.timings.get("ttft_ms")
+
+    @property
+    def first_text_ms(self) -> float | None:
+        return self.timings.get("first_text_ms")
+
+    @property
+    def total_ms(self) -> float | None:
+        return self.timings.get("total_ms")
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "record_version": RECORD_VERSION,
             "id": self.q.id,
             "question": self.q.question,
             "lang": self.q.lang,
@@ -66,55 +90,58 @@ class Row:
             "answerable": self.q.answerable,
             "gold_source": self.q.source,
             "gold_pages": list(self.q.pages),
+            "retrieved": self.retrieved,
             "rank": self.rank,
+            "outcome": self.outcome,
+            "answer": self.answer,
+            "cited": self.cited,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "model_asked": self.model_asked,
             "abstained": self.abstained,
             "confidence": round(self.confidence, 4),
-            "retrieved": self.retrieved,
-            "retrieval_ms": round(self.retrieval_ms, 2),
-            "answer": self.answer,
             "must_contain_recall": self.must_recall,
-            "cited": self.cited,
             "cited_correct": self.cited_correct,
-            "ttft_ms": self.ttft_ms,
-            "first_text_ms": self.first_text_ms,
-            "total_ms": self.total_ms,
             "llm_error": self.llm_error,
         }
 
 
-def evaluate(deps: AppDeps, questions: Sequence[Question], k: int, answers: bool) -> list[Row]:
+def evaluate(deps: AppDeps, questions: Sequence[Question], answers: bool) -> list[Row]:
+    """Each question through the same answer pipeline the operator gets (one retrieval). Without
+    ``answers`` the app has no model: the answer is what an operator reads when the model is
+    unavailable (the quoted manual lines, or "not in the manuals")."""
     rows: list[Row] = []
     for q in questions:
         row = Row(q)
-        t = time.perf_counter()
-        r = deps.retriever.retrieve(q.question, k=k)
-        row.retrieval_ms = (time.perf_counter() - t) * 1000
-        res = [Retrieved(p.chunk.source, tuple(p.chunk.pages)) for p in r.passages]
-        row.rank = first_hit_rank(q, res)
-        row.retrieved = [
-            {
-                "source": p.chunk.source,
-                "page": p.chunk.page_start,
-                "score": round(p.score, 5),
-                "dense": round(p.dense, 4),
-            }
-            for p in r.passages
-        ]
-        row.confidence, row.code_match = deps.answerer.evidence(r)
-        row.abstained = not deps.answerer.confident(r)
+        result = None
+        for ev in deps.answerer.stream(q.question):
+            if ev.kind == "retrieved" and ev.retrieval is not None:
+                r = ev.retrieval
+                res = [Retrieved(p.chunk.source, tuple(p.chunk.pages)) for p in r.passages]
+                row.rank = first_hit_rank(q, res)
+                row.retrieved = [
+                    {
+                        "source": p.chunk.source,
+                        "page": p.chunk.page_start,
+                        "score": round(p.score, 5),
+                        "dense": round(p.dense, 4),
+                    }
+                    for p in r.passages
+                ]
+                row.confidence, row.code_match = deps.answerer.evidence(r)
+            elif ev.kind == "done":
+                result = ev.result
+        assert result is not None
+        row.outcome = result.outcome
+        row.answer = result.answer
+        row.timings = dict(result.timings)
+        row.model_asked = bool(result.grounding.get("model_asked"))
+        row.llm_error = result.llm_error if answers else None
+        row.cited = [{"n": c.n, "source": c.source, "page": c.page} for c in result.citations]
+        row.cited_correct = sum(_cites_gold(q, c) for c in result.citations)
         if answers:
-            result = deps.answerer.answer(q.question)
-            row.abstained = result.abstained
-            row.answer = result.answer
-            row.llm_error = result.llm_error
-            row.ttft_ms = result.timings.get("ttft_ms")
-            row.first_text_ms = result.timings.get("first_text_ms")
-            row.total_ms = result.timings.get("total_ms")
             if q.must_contain:
                 low = result.answer.lower()
                 row.must_recall = sum(s.lower() in low for s in q.must_contain) / len(q.must_contain)
-            row.cited = [{"n": c.n, "source": c.source, "page": c.page} for c in result.citations]
-            row.cited_correct = sum(_cites_gold(q, c) for c in result.citations)
             # the same, for the model's raw text before the grounding check
             g = result.grounding
             raw = [n for n in citations_in(g.get("generated", "")) if 0 < n <= len(result.passages)]
@@ -245,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--index", help="index folder (default: setting index.path)")
     p.add_argument("--qa", action="append", required=True, help="QA JSON Lines file (repeatable)")
-    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--k", type=int, help="passages retrieved per question (default: setting retrieval.k)")
     p.add_argument("--answers", action="store_true", help="also generate and score answers (needs the LLM)")
     p.add_argument("--json", action="store_true", help="print one JSON object with all figures")
     p.add_argument("--out", help="write per-question results as JSON Lines")
@@ -255,7 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--config", help="TOML settings file")
     args = p.parse_args(argv)
     try:
-        settings = load_settings(args.config, index={"path": args.index} if args.index else None)
+        settings = load_settings(
+            args.config,
+            index={"path": args.index} if args.index else None,
+            retrieval={"k": args.k} if args.k else None,
+        )
         setup_logging(settings.log_level, settings.log_format)
         questions: list[Question] = []
         for path in args.qa:
@@ -266,11 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not questions:
             raise UserError("no valid questions in " + ", ".join(args.qa))
         with build_app(settings, with_llm=args.answers) as deps:
-            rows = evaluate(deps, questions, args.k, args.answers)
+            rows = evaluate(deps, questions, args.answers)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    summary = summarize(rows, args.k, args.answers)
+    summary = summarize(rows, settings.retrieval.k, args.answers)
     if args.tune_abstain:
         summary["tuned_abstain"] = tune_abstain(rows)
     if args.out:

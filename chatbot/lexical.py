@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.grammar import ROW_HEAD
+
 # a "word" may hold inner punctuation used in codes: error:24, E-107, P9.01, $32, HOME_OFFSET
 _TOKEN = re.compile(r"\$?[\w]+(?:[:\-./][\w]+)*", re.UNICODE)
 _PARTS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -111,35 +113,7 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-_QUOTED = re.compile(
-    r"[\"“”„«»「」『』]([^\"“”„«»「」『』]{3,120})[\"“”„«»「」『』]|(?<!\w)'([^']{3,120})'(?!\w)"
-)
 _WS = re.compile(r"\s+")
-
-
-_CODE = re.compile(
-    r"\$\w+|\b[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?\b|\b[A-Za-z]{1,3}\d+(?:\.\d+)?\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b"
-)
-# A line that begins a table row / list entry with its code ("E-107 …", "$32=0", "| ALARM:8 |").
-ROW_HEAD = re.compile(
-    r"^\|?\s*(\$\w+|[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?|[A-Za-z]{1,3}\d+(?:\.\d+)?|[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b",
-    re.M,
-)
-
-
-def codes_in(query: str) -> list[str]:
-    """Fault codes, parameters and identifiers a question names (E-107, ALARM:9, $32, P9.01, HOME_OFFSET)."""
-    return list(dict.fromkeys(m.group(0).lower() for m in _CODE.finditer(query)))
-
-
-def quoted_phrases(query: str) -> list[str]:
-    """Text the operator quoted or pasted in quotes ("Min temp", 'could not claim interface 0')."""
-    out = []
-    for m in _QUOTED.finditer(query):
-        phrase = _WS.sub(" ", (m.group(1) or m.group(2) or "").strip().lower())
-        if len(phrase) >= 3 and re.search(r"\w", phrase):
-            out.append(phrase)
-    return out
 
 
 class LexicalIndex:
@@ -178,21 +152,21 @@ class LexicalIndex:
         if n is None:
             n = sum(1 for t in self._flat if code in t)
             self._df_cache[code] = n
-        return n <= max(8, 0.02 * self.n) and n <= 0.25 * self.n
+        return n <= max(8, 0.02 * self.n) and n <= max(1, 0.25 * self.n)  # one chunk of a tiny index counts
 
-    def code_rows(self, query: str, rows: np.ndarray | None = None) -> list[int]:
-        """Rows where a code the question names begins a line: the table row that defines it."""
+    def code_rows(self, codes: Sequence[str], query: str, rows: np.ndarray | None = None) -> list[int]:
+        """Rows where a code the question names begins a line (the table row that defines it),
+        best BM25 for ``query`` first."""
         allowed = None if rows is None else {int(r) for r in rows}
-        hits = list(dict.fromkeys(i for c in codes_in(query) for i in self._row_heads.get(c, [])))
+        hits = list(dict.fromkeys(i for c in codes for i in self._row_heads.get(c, [])))
         hits = [i for i in hits if allowed is None or i in allowed]
         if len(hits) > 1:
             s = self.scores(query)
             hits.sort(key=lambda i: -s[i])
         return hits
 
-    def phrase_rows(self, query: str, rows: np.ndarray | None = None) -> list[int]:
-        """Rows containing a quoted phrase of the query verbatim, best BM25 first."""
-        phrases = quoted_phrases(query)
+    def phrase_rows(self, phrases: Sequence[str], query: str, rows: np.ndarray | None = None) -> list[int]:
+        """Rows containing a phrase the question quotes verbatim, best BM25 for ``query`` first."""
         if not phrases:
             return []
         allowed = None if rows is None else set(int(r) for r in rows)

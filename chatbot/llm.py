@@ -13,14 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from index.errors import UserError
+from core.errors import UserError
+from core.settings import LLMSettings
 
 from .breaker import Breaker
-from .settings import LLMSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,69 @@ class StreamStats:
     total_ms: float = 0.0
     finish_reason: str | None = None
     queue_ms: float = 0.0
+
+
+class _Stalled(httpx.ReadTimeout):
+    """Bytes kept coming (SSE keep-alive pings) but no data for too long: the server is hung."""
+
+
+class _OverBudget(httpx.ReadTimeout):
+    """The answer's time budget ran out while the stream was still open."""
+
+
+_watch = threading.local()  # (deadline, stall seconds) of the stream this thread is reading
+
+
+class _WatchedStream(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, deadline: float, stall: float) -> None:
+        self.inner, self.deadline, self.stall = inner, deadline, stall
+
+    def __iter__(self) -> Iterator[bytes]:
+        progress = time.monotonic()
+        for chunk in self.inner:
+            now = time.monotonic()
+            if b"data:" in chunk:
+                progress = now
+            elif now - progress > self.stall:
+                raise _Stalled(f"no data for {now - progress:.0f} s")
+            if now > self.deadline:
+                raise _OverBudget("answer budget used up")
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _WatchedTransport(httpx.HTTPTransport):
+    """Enforces the answer's wall-clock budget and the first-token/stall timeout on every byte
+    that arrives. httpx's read timeout alone is not enough: a server that sends SSE keep-alive
+    comments (llama-cpp-python's server does, every 15 s) resets it forever while it generates
+    nothing for us, e.g. while busy with another request or stuck."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        state = getattr(_watch, "state", None)
+        if state is not None and isinstance(response.stream, httpx.SyncByteStream):
+            response.stream = _WatchedStream(response.stream, *state)
+        return response
+
+
+class LLM(Protocol):
+    """What the app needs from a language model. ``LLMClient`` (any OpenAI-compatible server:
+    vLLM, the embedded llama.cpp server) is the real one; ``chatbot.scripted_llm.FunctionLLM``
+    is the test double whose replies a Python function computes."""
+
+    def stream(self, system: str, user: str, stats: StreamStats | None = None) -> Iterator[str]:
+        """Yield the reply in pieces; raise ``LLMError`` (operator-safe message) when it fails."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """At least ``reachable`` (bool) and ``state`` (circuit state)."""
+        ...
+
+    def start_probe(self) -> None: ...
+
+    def stop_probe(self) -> None: ...
 
 
 class LLMClient:
@@ -192,6 +255,7 @@ class LLMClient:
                 api_key=s.api_key,
                 timeout=self._timeout(),
                 max_retries=0,  # retries are ours: only when the connection could not be made
+                http_client=httpx.Client(transport=_WatchedTransport(), timeout=self._timeout()),
                 temperature=s.temperature,
                 max_tokens=s.max_tokens,  # sent as max_completion_tokens (the current OpenAI name) ...
                 extra_body={
@@ -254,6 +318,10 @@ class LLMClient:
         t0 = time.perf_counter()
         for attempt in range(s.retries + 1):
             got_text = False
+            _watch.state = (
+                time.monotonic() + (deadline - time.perf_counter()),
+                s.first_token_timeout_seconds,
+            )
             try:
                 for piece in self.chat().stream([SystemMessage(system), HumanMessage(user)]):
                     text = piece.content if isinstance(piece.content, str) else ""
@@ -272,7 +340,16 @@ class LLMClient:
                         break
                 self.breaker.success()
                 return
-            except openai.APITimeoutError as exc:
+            except _OverBudget as exc:
+                if got_text:  # the answer's time is up: keep what came
+                    stats.finish_reason = "budget"
+                    self.breaker.success()
+                    return
+                self.breaker.failure("timeout")
+                raise LLMError(
+                    f"the language model at {self.base_url} did not answer within {s.answer_budget_seconds:.0f} s"
+                ) from exc
+            except (openai.APITimeoutError, _Stalled) as exc:
                 self.breaker.failure("timeout")
                 raise LLMError(
                     f"the language model at {self.base_url} did not answer within "
@@ -300,6 +377,8 @@ class LLMClient:
             except GeneratorExit:
                 self.breaker.release_trial()  # the caller stopped reading: no verdict on the server
                 raise
+            finally:
+                _watch.state = None
 
 
 def _short(exc: Exception) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import lang as langmod
+from . import language as langmod
 from .injection import withheld
 from .retrieval import Passage
 

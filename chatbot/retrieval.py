@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import UserError
+from core.settings import RetrievalSettings
 from index import IndexStore, LoadedIndex, open_index
 from index.embeddings import Embedder
-from index.errors import UserError
 from index.types import Chunk
 
-from . import lang as langmod
 from .lexical import LexicalIndex
+from .query import Query
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,14 @@ class Passage:
 
 @dataclass
 class RetrievalResult:
-    query: str
-    lang: str
+    query: Query
     passages: list[Passage]
     timings: dict[str, float]
     index_version: str
+
+    @property
+    def lang(self) -> str:
+        return self.query.lang
 
     @property
     def top_dense(self) -> float:
@@ -163,7 +167,7 @@ class Retriever:
         self,
         handle: IndexHandle,
         embedder: Embedder,
-        settings: Any,
+        settings: RetrievalSettings,
         ml_embedder: Embedder | None = None,
         reranker: Any | None = None,
     ) -> None:
@@ -192,33 +196,37 @@ class Retriever:
 
     def retrieve(
         self,
-        query: str,
+        query: Query | str,
         k: int | None = None,
         sources: Sequence[str] | None = None,
         equipment: str | None = None,
     ) -> RetrievalResult:
+        """The best ``k`` passages for a question (a ``Query``, or plain text parsed as one);
+        ``sources`` (file patterns) and the query's or the given ``equipment`` tag limit the search."""
+        if isinstance(query, str):
+            query = Query.parse(query, equipment=equipment)
         s = self.settings
         k = k or s.k
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         state = self.handle.get()
         idx = state.index
-        rows = self.rows_for(state, sources, equipment)
-        qlang = langmod.detect(query)
+        rows = self.rows_for(state, sources, equipment or query.equipment)
+        text = query.search_text
         n = s.candidates
 
         t = time.perf_counter()
-        qvec = self.embedder.embed_query(query)
+        qvec = self.embedder.embed_query(text)
         dense = idx.search(qvec, n, rows)
         timings["dense_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        lexical = state.lexical.search(query, n, rows)
+        lexical = state.lexical.search(text, n, rows)
         timings["lexical_ms"] = (time.perf_counter() - t) * 1000
         rankings = {"dense": [r for r, _ in dense], "lexical": [r for r, _ in lexical]}
-        phrase = state.lexical.phrase_rows(query, rows)[:n]
+        phrase = state.lexical.phrase_rows(query.phrases, text, rows)[:n]
         if phrase:  # text the question quotes, found verbatim (a pasted error message)
             rankings["phrase"] = phrase
-        code_rows = state.lexical.code_rows(query, rows)[:n]
+        code_rows = state.lexical.code_rows(query.codes, text, rows)[:n]
         if code_rows:  # a row that begins with the fault code / parameter the question names
             rankings["code_row"] = code_rows
         weights = {
@@ -228,9 +236,9 @@ class Retriever:
             "phrase": s.phrase_weight,
             "code_row": s.code_row_weight,
         }
-        if qlang != "en" and self.ml_embedder is not None and state.ml_vectors is not None:
+        if query.lang != "en" and self.ml_embedder is not None and state.ml_vectors is not None:
             t = time.perf_counter()
-            mq = self.ml_embedder.embed_query(query)
+            mq = self.ml_embedder.embed_query(text)
             mv = state.ml_vectors if rows is None else state.ml_vectors[rows]
             sc = mv @ mq
             top = np.argsort(-sc)[:n]
@@ -242,7 +250,7 @@ class Retriever:
         if self.reranker is not None and order:
             t = time.perf_counter()
             head = order[: s.rerank_top]
-            scores = self.reranker.predict([(query, idx.chunks[r].text) for r in head])
+            scores = self.reranker.predict([(text, idx.chunks[r].text) for r in head])
             head = [r for _, r in sorted(zip(scores, head, strict=True), key=lambda x: -x[0])]
             order = head + order[s.rerank_top :]
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
@@ -257,4 +265,4 @@ class Retriever:
             for r in order[:k]
         ]
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return RetrievalResult(query, qlang, passages, timings, idx.version)
+        return RetrievalResult(query, passages, timings, idx.version)

@@ -1,6 +1,7 @@
 """The index layer: FAISS vectors plus a chunk store, versioned on disk. No ingest code here."""
 
-from .errors import UserError
+from core.errors import UserError
+
 from .search import LoadedIndex, open_index
 from .store import IndexStore
 from .types import Chunk, DocumentRecord, IndexMeta

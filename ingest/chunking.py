@@ -22,24 +22,26 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from core.grammar import CODE, SAFETY_RECORD_START, SPOKEN_CODE
 from index.types import Chunk, short_title
 
 from .extract import Extracted, Heading, Page
 
-CHUNKER_VERSION = "c2"
+CHUNKER_VERSION = "c3"  # c3: record starts from core.grammar (codes, multilingual safety words)
 CountTokens = Callable[[Sequence[str]], list[int]]
 
 _RECORD_START = re.compile(
     r"""^(?:
         [-•*▪●◦–]\s+                                  # bullet
       | \(?\d{1,3}[.)]\s+                             # numbered step "1." "2)"
-      | (?:DANGER|WARNING|CAUTION|NOTICE|NOTE|IMPORTANT|ATTENTION)\b   # safety notes
-      | (?:error|alarm|err|al|fault|e|f|p|pr)[-:\s]?\d{1,4}(?:[.:]\d+)?\b  # error:22 ALARM:9 E-101 P9.01
-      | \$\w+                                         # $32, $RST
+      | {safety}                                      # safety notes (core.grammar)
+      | (?:{code})\b | {spoken}\b                     # codes (core.grammar): E-107 $32 P9.01 error 22
       | (?-i:[A-Z][A-Z0-9_]*_[A-Z0-9_]+|[A-Z]{3,})(?:\s*[=:(\[]|\s*$)  # INI/HAL keys: HOME_OFFSET = ...
       | \d{1,4}\s+[A-Za-z]                            # table row "9 Homing fail ..."
       | \d{1,4}$                                     # row number alone on its line
-    )""",
+    )""".replace("{safety}", SAFETY_RECORD_START)
+    .replace("{code}", CODE)
+    .replace("{spoken}", SPOKEN_CODE),
     re.X | re.I,
 )
 _NUMBERED_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+([A-Z][^.!?]{1,80})$")

@@ -11,9 +11,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from chatbot.logs import setup_logging
-from chatbot.settings import load_settings
-from index.errors import UserError
+from core.errors import UserError
+from core.logs import setup_logging
+from core.settings import load_settings
 
 from .pipeline import Summary, run_ingest
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 MANUALS = REPO / "manuals"

@@ -7,9 +7,13 @@ The fault is chosen by the first path segment of the request:
     /ok/v1/...        forwarded unchanged
     /slow/v1/...      waits 30 s before forwarding (the client's read timeout fires first)
     /broken/v1/...    200 with a stream of invalid JSON events
-    /bogus/v1/...     a well-formed stream whose content cites a source that was never given and
-                      states a number that is in no source
-    /refuse/v1/...    a well-formed stream that says the sources do not cover the question
+    /pings/v1/...     200 with an SSE stream that sends only keep-alive comments (": ping"), once
+                      a second, for 60 s: a server busy elsewhere or stuck, as llama-cpp-python's
+                      looks (its pings reset any plain read timeout)
+    /trickle/v1/...   a well-formed stream that never ends: one token every 0.5 s for 120 s
+
+Chosen model text (a model that gives up, cites a source it was not given, invents a value ...)
+comes from the scripted double ``chatbot.scripted_llm.FunctionLLM`` in test_answer_logic.py.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import sys
 import time
 import urllib.request
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 UPSTREAM = sys.argv[1].rstrip("/") if len(sys.argv) > 1 else "http://127.0.0.1:8000/v1"
@@ -53,36 +58,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
 
-    def _sse(self, events: list[bytes]) -> None:
+    def _sse(self, events: Iterable[bytes]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for ev in events:
-            self.wfile.write(f"{len(ev):x}\r\n".encode() + ev + b"\r\n")
-            self.wfile.flush()
+            try:
+                self.wfile.write(f"{len(ev):x}\r\n".encode() + ev + b"\r\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client gave up: that is what the faults are for
+            if ev.startswith(b":") or b"word" in ev:
+                time.sleep(1.0 if ev.startswith(b":") else 0.5)
         self.wfile.write(b"0\r\n\r\n")
-
-    def _stream_text(self, pieces: list[str]) -> None:
-        """A well-formed OpenAI chat.completion.chunk stream carrying ``pieces``."""
-        events = []
-        for i, piece in enumerate(pieces):
-            chunk = {
-                "id": "x",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": "fault-proxy",
-                "choices": [
-                    {
-                        "index": 0,
-                        "delta": {"content": piece},
-                        "finish_reason": "stop" if i == len(pieces) - 1 else None,
-                    }
-                ],
-            }
-            events.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-        events.append(b"data: [DONE]\n\n")
-        self._sse(events)
 
     def do_GET(self) -> None:
         mode, rest = self._route()
@@ -98,18 +87,23 @@ class Handler(BaseHTTPRequestHandler):
             self._forward(rest, body)
         elif mode == "broken":
             self._sse([b"data: {this is not json\n\n", b"data: [DONE]\n\n"])
-        elif mode == "bogus":
-            self._stream_text(
-                [
-                    "The light curtain must be bypassed for setup [9]. ",
-                    "Set the relief valve to 45 MPa [1]. ",
-                    "E-107 means the main pump motor overloaded [1].",
-                ]
-            )
-        elif mode == "refuse":
-            self._stream_text(["The manuals I have ", "do not cover this."])
+        elif mode == "pings":
+            self._sse(b": ping\r\n\r\n" for _ in range(60))
+        elif mode == "trickle":
+            self._sse(_chunk(f"word{i} ") for i in range(240))
         else:
             self._forward(rest, body)
+
+
+def _chunk(text: str) -> bytes:
+    body = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "fault-proxy",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+    }
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from conftest import REPO, app_settings
 
-from chatbot.answer import standalone_question
-from chatbot.app import build_app
-from chatbot.grounding import best_quote, citations_in, ground, safety_notes, says_not_covered
+from chatbot.grounding import citations_in, ground, says_not_covered
 from chatbot.llm import LLMClient, LLMError, StreamStats
 from chatbot.prompt import system_message
+from chatbot.query import standalone_question
+from chatbot.quoting import best_quote
+from chatbot.wiring import build_app
+from core.grammar import safety_notes
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +105,36 @@ def test_broken_stream_is_a_clear_error(proxy) -> None:
         list(LLMClient(settings, settings.base_url).stream("s", "q"))
 
 
+def test_a_server_that_only_sends_keepalive_pings_times_out(proxy) -> None:
+    """SSE comments reset a plain read timeout forever; the first-token timeout still holds."""
+    import time
+
+    settings = app_settings(
+        Path("unused"),
+        base_url=f"{proxy}/pings/v1",
+        first_token_timeout_seconds=2,
+        retries=0,
+        model="smollm2",
+    ).llm
+    t0 = time.monotonic()
+    with pytest.raises(LLMError, match="did not answer within 2 s"):
+        list(LLMClient(settings, settings.base_url).stream("s", "q"))
+    assert time.monotonic() - t0 < 8
+
+
+def test_a_stream_that_never_ends_stops_at_the_answer_budget(proxy) -> None:
+    import time
+
+    settings = app_settings(
+        Path("unused"), base_url=f"{proxy}/trickle/v1", answer_budget_seconds=3, retries=0, model="smollm2"
+    ).llm
+    stats = StreamStats()
+    t0 = time.monotonic()
+    text = "".join(LLMClient(settings, settings.base_url).stream("s", "q", stats))
+    assert time.monotonic() - t0 < 6
+    assert text.startswith("word0 ") and stats.finish_reason == "budget"
+
+
 # ------------------------------------------------------------------ the answer pipeline
 def test_answer_leads_with_cited_quote_in_embedded_style(deps) -> None:
     r = deps.answerer.answer("What does fault E-107 mean on the press?")
@@ -144,19 +176,6 @@ def test_server_down_still_gives_passages(sample_index: Path) -> None:
     assert r.llm_error and "not reachable" in r.llm_error
     assert not r.abstained and r.citations and r.citations[0].page == 7
     assert "E-107" in r.answer
-
-
-def test_bogus_model_output_is_cleaned_by_grounding(sample_index: Path, proxy) -> None:
-    settings = app_settings(
-        sample_index, base_url=f"{proxy}/bogus/v1", model="smollm2", answer_style="generate"
-    )
-    d = build_app(settings)
-    r = d.answerer.answer("What does E-107 mean on the press?")
-    g = r.grounding
-    assert 9 in g["removed_citations"]
-    assert any("45 MPa" in s for s in g["dropped_sentences"])  # a value in no source
-    assert "45 MPa" not in r.answer and "[9]" not in r.answer
-    assert "E-107" in r.answer and r.citations and r.citations[0].page == 7
 
 
 def test_follow_up_question_is_made_standalone(deps) -> None:
@@ -311,21 +330,6 @@ def test_embedded_server_dies_with_the_app() -> None:
             alive = False
         time.sleep(0.2)
     assert not alive, f"model server {pid} outlived the app"
-
-
-def test_model_giving_up_on_a_named_code_quotes_the_manual(sample_index: Path, proxy) -> None:
-    """A served model that says "not covered" although the top passage holds the very fault code
-    asked about: the operator gets the manual's row, not a false "not in the manuals"."""
-    settings = app_settings(
-        sample_index, base_url=f"{proxy}/refuse/v1", model="smollm2", answer_style="generate"
-    )
-    d = build_app(settings)
-    r = d.answerer.answer("What does E-112 mean?")
-    assert not r.abstained and r.grounding["model_said_not_covered"]
-    assert r.answer.startswith("“E-112 Ram position sensor") and r.citations[0].page == 8
-    # a machine name is not a code: without one, the model's abstention stands
-    r = d.answerer.answer("Which hydraulic oil does the HP-200 take?")
-    assert r.abstained and "do not cover" in r.answer
 
 
 def test_best_quote_reads_on_past_what_only_leads_up_to_the_answer() -> None:

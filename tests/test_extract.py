@@ -9,7 +9,7 @@ import pypdfium2 as pdfium
 import pytest
 from conftest import BENCH_PDF, CORPUS, MANUALS, need_corpus
 
-from index.errors import FileProblem
+from core.errors import FileProblem
 from ingest.chunking import chunk_document
 from ingest.extract import (
     extract,

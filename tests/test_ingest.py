@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from conftest import HASH_ENV, MANUALS, REPO, make_settings, run_cli
 
+from core.errors import UserError
 from index import IndexStore, open_index
-from index.errors import IndexLockedError, IndexMismatchError, UserError
+from index.errors import IndexLockedError, IndexMismatchError
 from ingest.pipeline import run_ingest
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 from injection_cases import ATTACKS, LEGIT
 
-from chatbot.grounding import ground, safety_notes
+from chatbot.grounding import ground
 from chatbot.injection import bypass_advice, screen
+from core.grammar import safety_notes
 
 
 @pytest.mark.parametrize("text", ATTACKS)

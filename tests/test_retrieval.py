@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import MANUALS, app_settings
 
-from chatbot.app import build_app
 from chatbot.lexical import tokenize
 from chatbot.retrieval import rrf
-from index.errors import UserError
+from chatbot.wiring import build_app
+from core.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_source_filter(deps) -> None:
 
 
 def test_langchain_retriever_interface(deps) -> None:
-    from chatbot.lc import ManualRetriever
+    from chatbot.langchain_retriever import ManualRetriever
 
     docs = ManualRetriever(retriever=deps.retriever, k=3).invoke("E-107 main pump motor overload")
     assert len(docs) == 3

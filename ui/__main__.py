@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from chatbot.app import build_app
-from chatbot.logs import setup_logging
-from chatbot.settings import load_settings
-from index.errors import UserError
+from chatbot.wiring import build_app
+from core.errors import UserError
+from core.logs import setup_logging
+from core.settings import load_settings
 
 log = logging.getLogger("ui")
 

@@ -19,9 +19,9 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from chatbot.answer import AnswerResult, Citation, public_dict
-from chatbot.app import AppDeps
-from index.errors import UserError
+from chatbot.result import AnswerResult, Citation, public_dict
+from chatbot.wiring import AppDeps
+from core.errors import UserError
 
 from .feedback import FeedbackStore
 from .files import PageImages

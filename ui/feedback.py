@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--db", help="feedback SQLite file (default: setting ui.feedback_db)")
     e.add_argument("--out", required=True, help="CSV file to write ('-' for stdout)")
     args = p.parse_args(argv)
-    from chatbot.settings import load_settings
+    from core.settings import load_settings
 
     db = Path(args.db) if args.db else load_settings().ui.feedback_db
     if not db.exists():

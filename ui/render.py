@@ -8,7 +8,8 @@ from __future__ import annotations
 import html
 import re
 
-from chatbot.answer import AnswerResult, Citation
+from chatbot.result import AnswerResult, Citation
+from core.grammar import has_label
 
 CSS = """
 :root, .gradio-container { --body-text-size: 18px; }
@@ -25,6 +26,7 @@ textarea, input[type=text] { min-height: 48px !important; font-size: 18px !impor
 .safety-danger a { color: #fff !important; }
 .safety-warning { background: #ffb000; color: #000; border-color: #000; }
 .safety-caution { background: #fff3b0; color: #000; border-color: #8a6d00; }
+.safety-notice { background: #e6f0ff; color: #000; border-color: #0b3d91; }
 .note { background: #e8eefc; border-left: 6px solid #0b3d91; padding: 6px 10px; margin: 6px 0; }
 .flagged { background: #fff0f0; border: 3px dashed #b00020; color: #000; padding: 6px 10px; margin: 6px 0;
   font-weight: 600; }
@@ -53,7 +55,8 @@ def _linked(text: str, msg: int) -> str:
 
 
 def _with_level(level: str, text: str) -> str:
-    return text if text.upper().startswith(level) else f"{level}: {text}"
+    """The note as printed when it carries its signal word (in any language), else labelled."""
+    return text if has_label(text) else f"{level}: {text}"
 
 
 def _where(c: Citation) -> str:

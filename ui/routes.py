@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from chatbot.app import AppDeps
-from index.errors import UserError
+from chatbot.wiring import AppDeps
+from core.errors import UserError
 
 from .files import indexed_path
 from .security import content_disposition

@@ -325,7 +325,7 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
     ``overrides`` are section dicts (e.g. ``index={"path": ...}``) applied last, as command-line
     flags are.
     """
-    from index.errors import UserError
+    from core.errors import UserError
 
     path = config or os.environ.get(f"{ENV_PREFIX}CONFIG")
     if path is not None and not Path(path).is_file():

@@ -10,14 +10,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import UserError
+from core.settings import Settings
 from index.embeddings import Embedder, load_embedder, spec_from_settings
-from index.errors import UserError
 
 from .answer import Answerer
-from .llm import LLMClient, LLMError
+from .language import detect as detect_language
+from .llm import LLM, LLMClient, LLMError
 from .llm_server import EmbeddedServer, bundled_gguf
 from .retrieval import IndexHandle, Retriever
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class AppDeps:
     handle: IndexHandle
     retriever: Retriever
     answerer: Answerer
-    llm: LLMClient | None
+    llm: LLM | None
     server: EmbeddedServer | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -72,12 +73,14 @@ def start_llm(settings: Settings) -> tuple[LLMClient, EmbeddedServer | None, boo
 def load_multilingual(settings: Settings) -> Embedder | None:
     if not settings.retrieval.multilingual:
         return None
-    from .multilingual import load_multilingual_embedder
+    from .crosslingual import load_multilingual_embedder
 
     return load_multilingual_embedder(settings)
 
 
-def build_app(settings: Settings, *, with_llm: bool = True) -> AppDeps:
+def build_app(settings: Settings, *, with_llm: bool = True, llm: LLM | None = None) -> AppDeps:
+    """Every component, built once. ``llm`` replaces the configured model (a test double such as
+    ``FunctionLLM``, or any object with the ``LLM`` protocol); ``with_llm=False`` runs without one."""
     embedder = load_embedder(spec_from_settings(settings.embedding))
     ml = load_multilingual(settings)
     handle = IndexHandle(
@@ -88,12 +91,12 @@ def build_app(settings: Settings, *, with_llm: bool = True) -> AppDeps:
         on_load=(lambda state: _attach_multilingual(state, ml)) if ml is not None else None,
     )
     handle.get()  # fail early (missing or mismatched index) with a clear message
+    detect_language("warm up")  # loads the language model now, not on the first operator's question
     reranker = _load_reranker(settings.retrieval.reranker_model)
     retriever = Retriever(handle, embedder, settings.retrieval, ml_embedder=ml, reranker=reranker)
-    llm: LLMClient | None = None
     server: EmbeddedServer | None = None
     small = False
-    if with_llm:
+    if with_llm and llm is None:
         llm, server, small = start_llm(settings)
     style = settings.llm.answer_style
     if style == "auto":
@@ -105,7 +108,7 @@ def build_app(settings: Settings, *, with_llm: bool = True) -> AppDeps:
 
 
 def _attach_multilingual(state: Any, ml: Embedder) -> None:
-    from .multilingual import side_vectors
+    from .crosslingual import side_vectors
 
     state.ml_vectors = side_vectors(state.index, ml)
 

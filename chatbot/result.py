@@ -1,0 +1,121 @@
+"""What an answer is, as structured data end to end: the text the operator reads, its numbered
+citations, the passages found, safety notes, and how it was made. Nothing is glued onto the text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .injection import screen
+from .retrieval import Passage, RetrievalResult
+
+OUTCOMES = ("answer", "low_confidence", "not_in_manuals")
+
+
+@dataclass
+class Citation:
+    n: int
+    source: str
+    title: str
+    page: int | None
+    page_label: str | None
+    section: str
+    text: str
+    chunk_id: str
+    quote: str = ""  # the cited lines within the passage (highlighted in the UI)
+    flagged: str = ""  # why the injection screen flagged the passage ("" when clean): shown with a warning
+
+    @classmethod
+    def of(cls, n: int, p: Passage, quote: str = "") -> Citation:
+        c = p.chunk
+        return cls(
+            n,
+            c.source,
+            c.title,
+            c.page_start,
+            c.page_label,
+            c.section,
+            c.text,
+            c.chunk_id,
+            quote,
+            screen(c.text),
+        )
+
+
+@dataclass
+class SafetyNote:
+    level: str  # a hazard level of core.grammar: DANGER, WARNING, CAUTION, NOTICE
+    text: str
+    n: int  # citation it belongs to
+
+
+@dataclass
+class AnswerResult:
+    question: str
+    answer: str
+    abstained: bool
+    lang: str
+    # "answer"; "low_confidence": retrieval found nothing relevant enough to answer from;
+    # "not_in_manuals": the passages were read and do not answer it (the model said so, nothing it
+    # wrote was supported, or every passage found was flagged)
+    outcome: str = "answer"
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Citation] = field(default_factory=list)  # everything retrieved (closest passages)
+    safety: list[SafetyNote] = field(default_factory=list)
+    style: str = "generate"
+    standalone_question: str = ""
+    llm_error: str | None = None
+    grounding: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    index_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def public_dict(r: AnswerResult) -> dict[str, Any]:
+    """The answer as plain JSON data for integrations (the ask CLI, the UI's /ask API)."""
+    d = r.to_dict()
+    return {
+        "answer": d["answer"],
+        "abstained": d["abstained"],
+        "outcome": d["outcome"],
+        "citations": [
+            {
+                k: c[k]
+                for k in (
+                    "n",
+                    "source",
+                    "page",
+                    "page_label",
+                    "section",
+                    "text",
+                    "quote",
+                    "chunk_id",
+                    "flagged",
+                )
+            }
+            for c in d["citations"]
+        ],
+        "safety": d["safety"],
+        "passages": [
+            {k: c[k] for k in ("n", "source", "page", "section", "text", "flagged")} for c in d["passages"]
+        ],
+        "lang": d["lang"],
+        "style": d["style"],
+        "llm_error": d["llm_error"],
+        "grounding": d["grounding"],
+        "timings": {k: round(v, 1) for k, v in d["timings"].items()},
+        "index_version": d["index_version"],
+    }
+
+
+@dataclass
+class Event:
+    """Streamed to the UI: 'retrieved' (passages known), 'lead' (the quoted lines that lead a quote-first
+    answer), 'token' (generated text), 'done' (final result)."""
+
+    kind: str
+    text: str = ""
+    result: AnswerResult | None = None
+    retrieval: RetrievalResult | None = None

@@ -1,0 +1,179 @@
+"""One grammar for what operators type and manuals print: codes and safety notes.
+
+Used by ingest (where a record starts), retrieval (a question naming a code, the table row
+that defines it) and answers (quotes that follow a code's row, safety notes shown apart).
+
+**Codes**: fault codes, alarms, parameters and identifiers: ``E-107``, ``error:24``,
+``ALARM:9``, ``AL-05``, ``$32``, ``P9.01``, ``G53``, ``HOME_OFFSET``. Matching is
+case-insensitive and codes are compared in lower case.
+
+**Safety notes**: the signal words of ANSI Z535 / ISO 3864 style notes and their usual
+German, French, Spanish, Italian, Portuguese and Chinese forms, each mapped to one canonical
+level: DANGER, WARNING, CAUTION, NOTICE (property damage), NOTE, IMPORTANT. A label counts at
+the start of a line (``WARNING: ...``, ``WARNUNG ...``, ``警告：...``) or, in the middle of a
+line, only as a marker (``... closed. WARNING: Hot oil``; never "the WARNING lamp").
+"""
+
+from __future__ import annotations
+
+import re
+
+# ---------------------------------------------------------------------------------- codes
+# $32 | E-107, error:24, ALARM:9 | E107, P9.01, G53 | HOME_OFFSET
+CODE = (
+    r"\$\w+"
+    r"|[A-Za-z]{1,6}[-:]\d+(?:\.\d+)?"
+    r"|[A-Za-z]{1,3}\d+(?:\.\d+)?"
+    r"|(?-i:[A-Z][A-Z0-9]*_[A-Z0-9_]+)"
+)
+# codes written with a space, as tables print them: "error 22", "ALARM 9"
+SPOKEN_CODE = r"(?:error|alarm|err|fault|al|e|f|p|pr)\s\d{1,4}(?:[.:]\d+)?"
+
+_CODE_IN_TEXT = re.compile(rf"(?<![\w$])(?:{CODE})\b")
+ROW_HEAD = re.compile(rf"^\|?\s*({CODE})\b", re.M)
+"""A line that begins a table row or entry with its code ("E-107 …", "$32=0", "| ALARM:8 |")."""
+
+
+def codes_in(text: str) -> list[str]:
+    """The codes a text names, lower case, in order, without repeats."""
+    return list(dict.fromkeys(m.group(0).lower() for m in _CODE_IN_TEXT.finditer(text)))
+
+
+def starts_row_of(code: str, line: str) -> bool:
+    """Does ``line`` start the row/entry of ``code`` ("E-112 Ram position…", "$32=0", "AL-01: …"),
+    rather than being a wrapped line that happens to start with it ("PV1 and ground.")? The code
+    must be followed by the end, a separator or a capitalised word."""
+    if not line.lower().startswith(code):
+        return False
+    rest = line[len(code) :].lstrip()
+    return not rest or not rest[0].islower()
+
+
+# ---------------------------------------------------------------------------- safety notes
+LEVELS = ("DANGER", "WARNING", "CAUTION", "NOTICE", "NOTE", "IMPORTANT")
+HAZARDS = ("DANGER", "WARNING", "CAUTION", "NOTICE")
+"""Levels shown as a safety box with an answer: harm to people, or to the machine (NOTICE)."""
+
+SIGNAL_WORDS: dict[str, str] = {
+    # English
+    "DANGER": "DANGER",
+    "WARNING": "WARNING",
+    "CAUTION": "CAUTION",
+    "NOTICE": "NOTICE",
+    "ATTENTION": "CAUTION",
+    "NOTE": "NOTE",
+    "IMPORTANT": "IMPORTANT",
+    # German
+    "GEFAHR": "DANGER",
+    "WARNUNG": "WARNING",
+    "VORSICHT": "CAUTION",
+    "ACHTUNG": "CAUTION",
+    "HINWEIS": "NOTE",
+    "WICHTIG": "IMPORTANT",
+    # French (DANGER, ATTENTION, IMPORTANT as in English)
+    "AVERTISSEMENT": "WARNING",
+    "AVIS": "NOTICE",
+    "REMARQUE": "NOTE",
+    # Spanish
+    "PELIGRO": "DANGER",
+    "ADVERTENCIA": "WARNING",
+    "PRECAUCIÓN": "CAUTION",
+    "ATENCIÓN": "CAUTION",
+    "AVISO": "NOTICE",
+    "NOTA": "NOTE",
+    "IMPORTANTE": "IMPORTANT",
+    # Italian (NOTA, IMPORTANTE as in Spanish)
+    "PERICOLO": "DANGER",
+    "AVVERTENZA": "WARNING",
+    "ATTENZIONE": "CAUTION",
+    "AVVISO": "NOTICE",
+    # Portuguese (AVISO, NOTA, IMPORTANTE as in Spanish)
+    "PERIGO": "DANGER",
+    "ADVERTÊNCIA": "WARNING",
+    "CUIDADO": "CAUTION",
+    "ATENÇÃO": "CAUTION",
+    # Chinese
+    "危险": "DANGER",
+    "警告": "WARNING",
+    "小心": "CAUTION",
+    "注意": "CAUTION",
+    "须知": "NOTICE",
+    "提示": "NOTE",
+    "说明": "NOTE",
+    "重要": "IMPORTANT",
+}
+_LATIN = sorted((w for w in SIGNAL_WORDS if w.isascii() or not re.search(r"[\u4e00-\u9fff]", w)), key=len)[
+    ::-1
+]
+_CJK = sorted((w for w in SIGNAL_WORDS if re.search(r"[\u4e00-\u9fff]", w)), key=len)[::-1]
+_UPPER = "|".join(map(re.escape, _LATIN))
+_TITLE = "|".join(re.escape(w.capitalize()) for w in _LATIN)
+_HAN = "|".join(map(re.escape, _CJK))
+
+# At the start of a line: "WARNING: ...", "WARNING ...", "Warnung: ...", "警告：..." / "警告 ..."
+_LABEL_AT_START = re.compile(
+    rf"^\s*(?:⚠\s*)?(?:(?P<up>{_UPPER})(?![\w-])(?=[:!\s]|$)|(?P<title>{_TITLE})\s*[:!]|(?P<han>{_HAN})\s*(?:[:：]|\s|$))"
+)
+# In the middle of a line only as a marker: upper case followed by ":" / "!" or a capitalised word.
+_LABEL_MID = re.compile(rf"(?<![\w-])(?P<up>{_UPPER})(?:\s*[:!]|\s+(?=[A-ZÄÖÜÉÈÀ]))|(?P<han>{_HAN})\s*[:：]")
+SAFETY_RECORD_START = rf"(?:⚠\s*)?(?:{_UPPER})\b|(?:{_HAN})\s*[:：]"
+"""For the chunker: a line that starts a safety note starts a record."""
+
+
+def _level(m: re.Match[str]) -> str:
+    word = next(g for g in m.groups() if g)
+    return SIGNAL_WORDS[word.upper() if word.upper() in SIGNAL_WORDS else word]
+
+
+def safety_label(line: str) -> tuple[str, int] | None:
+    """(canonical level, where the note starts) for a line that starts or carries a safety note."""
+    m = _LABEL_AT_START.match(line) or _LABEL_MID.search(line)
+    if m is None:
+        return None
+    start = m.start() if m.re is _LABEL_MID else len(line) - len(line.lstrip())
+    return _level(m), start
+
+
+def starts_safety_note(line: str, levels: tuple[str, ...] = HAZARDS) -> bool:
+    """A line that opens a safety note of these levels (a quote never reads on into a hazard
+    note: it is shown on its own)."""
+    m = _LABEL_AT_START.match(line)
+    return m is not None and _level(m) in levels
+
+
+def has_label(text: str) -> bool:
+    """Does the note text already begin with a signal word (in any of the languages)?"""
+    return _LABEL_AT_START.match(text) is not None
+
+
+_LIST_ITEM = re.compile(r"^(\d{1,2}[.)]|[-•*])\s")
+_SUBHEAD = re.compile(r"^[A-Z0-9][\w .]{0,60}:\s*$")
+
+
+def safety_notes(text: str, levels: tuple[str, ...] = HAZARDS) -> list[tuple[str, str]]:
+    """(level, note) for each safety note of the given levels in a passage, wherever in a line it
+    starts. A note runs on over wrapped lines until a list item, a sub-heading, another note, or
+    the end of a sentence once it holds more than 60 characters."""
+    notes: list[tuple[str, str]] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        found = safety_label(lines[i])
+        if found is None:
+            i += 1
+            continue
+        level, start = found
+        note = [lines[i][start:].strip()]
+        i += 1
+        while (
+            i < len(lines)
+            and safety_label(lines[i]) is None
+            and not _LIST_ITEM.match(lines[i])
+            and not (note[-1].endswith((".", "!", "。", "！")) and len(" ".join(note)) > 60)
+            and not _SUBHEAD.match(lines[i])
+        ):
+            note.append(lines[i].strip())
+            i += 1
+        if level in levels:
+            notes.append((level, " ".join(note)))
+    return notes

@@ -1,0 +1,116 @@
+"""What an ingest run reports: its Summary, the Failures in it, progress callbacks, stage timings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class Failure:
+    path: str  # as the user would type it (folder argument + relative path)
+    problem: str
+    source: str | None = None  # index source path when the failure is about one file
+    kept_previous: bool = False
+
+    def line(self) -> str:
+        tail = " (previous version of this file stays in the index)" if self.kept_previous else ""
+        return f"{self.path}: {self.problem}{tail}"
+
+
+@dataclass
+class Summary:
+    index: str
+    version: str | None = None
+    committed: bool = False
+    files_seen: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # kept from the previous version: unreadable now
+    failed: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    pages_processed: int = 0
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    documents_total: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "version": self.version,
+            "committed": self.committed,
+            "files_seen": self.files_seen,
+            "added": self.added,
+            "changed": self.changed,
+            "renamed": self.renamed,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "stale": self.stale,
+            "failed": [
+                {"path": f.path, "problem": f.problem, "kept_previous": f.kept_previous} for f in self.failed
+            ],
+            "warnings": self.warnings,
+            "pages_processed": self.pages_processed,
+            "chunks_total": self.chunks_total,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused,
+            "documents_total": self.documents_total,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+    def mark_kept(self, source: str) -> None:
+        """The failures about ``source`` keep its previous version in the index."""
+        for f in self.failed:
+            if f.source == source:
+                f.kept_previous = True
+
+
+class Progress(Protocol):
+    def start(self, files: int, pages: int) -> None: ...
+    def file(self, name: str) -> None: ...
+    def advance(self, pages: float, chunks: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, files: int, pages: int) -> None:
+        pass
+
+    def file(self, name: str) -> None:
+        pass
+
+    def advance(self, pages: float, chunks: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class Timer:
+    """Adds up wall time per stage (scan, extract, chunk, embed, write) into a Summary's seconds."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    def add(self, stage: str, dt: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + dt
+
+    def stage(self, name: str) -> _Stage:
+        return _Stage(self, name)
+
+
+class _Stage:
+    def __init__(self, timer: Timer, name: str) -> None:
+        self.timer, self.name = timer, name
+
+    def __enter__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.add(self.name, time.perf_counter() - self.t0)
