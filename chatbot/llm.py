@@ -340,20 +340,17 @@ class LLMClient:
                         break
                 self.breaker.success()
                 return
-            except _OverBudget as exc:
-                if got_text:  # the answer's time is up: keep what came
+            except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+                # The openai SDK may wrap our watchdog's exceptions: look at what was raised first.
+                over = _caused_by(exc, _OverBudget)
+                if over and got_text:  # the answer's time is up: keep what came
                     stats.finish_reason = "budget"
                     self.breaker.success()
                     return
                 self.breaker.failure("timeout")
+                limit = s.answer_budget_seconds if over else s.first_token_timeout_seconds
                 raise LLMError(
-                    f"the language model at {self.base_url} did not answer within {s.answer_budget_seconds:.0f} s"
-                ) from exc
-            except (openai.APITimeoutError, _Stalled) as exc:
-                self.breaker.failure("timeout")
-                raise LLMError(
-                    f"the language model at {self.base_url} did not answer within "
-                    f"{s.first_token_timeout_seconds:.0f} s"
+                    f"the language model at {self.base_url} did not answer within {limit:.0f} s"
                 ) from exc
             except openai.APIConnectionError as exc:
                 if not got_text and attempt < s.retries and time.perf_counter() + 0.5 < deadline:
@@ -379,6 +376,18 @@ class LLMClient:
                 raise
             finally:
                 _watch.state = None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Is ``kind`` anywhere in the chain of exceptions that led to ``exc``?"""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _short(exc: Exception) -> str:
