@@ -4,8 +4,10 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 INDEX   ?= data/index
 STAMP   := $(VENV)/.installed
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DICTS   := dict-freedict-deu-eng dict-freedict-fra-eng dict-freedict-spa-eng dict-freedict-ita-eng dict-freedict-por-eng
 
-.PHONY: help setup system-deps demo ingest ask ui eval test test-fast lint bench sample-manuals constraints clean
+.PHONY: help setup system-deps dictionaries calibrate demo ingest ask ui eval test test-fast lint bench sample-manuals constraints clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -21,11 +23,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create .venv and install pinned dependencies
 
-system-deps:  ## Debian packages the browser tests need (chromium)
-	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+dictionaries:  ## Debian FreeDict dictionaries: de/fr/es/it/pt questions get an English rendering
+	@test -f /usr/share/dictd/freedict-por-eng.index || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq $(DICTS); }
 
-demo: setup  ## ingest manuals/ and open the chat UI on http://127.0.0.1:7860 (embedded CPU model)
+system-deps: dictionaries  ## Debian packages: the dictionaries, and chromium for the browser tests
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+demo: setup dictionaries  ## ingest manuals/ and open the chat UI on http://127.0.0.1:7860 (embedded CPU model)
 	$(BIN)/python ingest.py manuals --index $(INDEX)
 	$(BIN)/python -m ui --index $(INDEX)
 
@@ -38,9 +43,17 @@ ask: setup  ## one cited answer on the command line: make ask Q="What does E-107
 ui: setup  ## the chat UI on the existing index
 	$(BIN)/python -m ui --index $(INDEX)
 
-eval: setup  ## retrieval + answer figures on ../shared/qa/dev.jsonl (index of ../shared/corpus in data/corpus-index)
+OHR := ../shared/sets/ohr_manuals
+eval: setup dictionaries  ## per-set figures (tune/check halves) on both dev corpora of ../shared
 	$(BIN)/python ingest.py ../shared/corpus --index data/corpus-index
-	$(BIN)/python -m chatbot.eval --index data/corpus-index --qa ../shared/qa/dev.jsonl --answers --tune-abstain
+	$(BIN)/python ingest.py $(OHR)/corpus --index data/ohr-index
+	$(BIN)/python -m chatbot.eval --index data/corpus-index --qa ../shared/qa/dev.jsonl --foreign $(OHR)/qa.jsonl
+	$(BIN)/python -m chatbot.eval --index data/ohr-index --qa $(OHR)/qa.jsonl --qa $(OHR)/qa_multilingual.jsonl \
+	  --foreign ../shared/qa/dev.jsonl
+
+calibrate: setup dictionaries  ## re-fit the shipped confidence (chatbot/calibration.json) on both dev corpora
+	$(BIN)/python -m chatbot.calibrate --set dev=data/corpus-index:../shared/qa/dev.jsonl \
+	  --set ohr=data/ohr-index:$(OHR)/qa.jsonl,$(OHR)/qa_multilingual.jsonl
 
 test: setup system-deps  ## run the whole test suite (uses ../shared when present)
 	$(BIN)/python -m pytest -q -ra

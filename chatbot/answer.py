@@ -24,10 +24,12 @@ from core.grammar import safety_notes
 from core.settings import Settings
 from index.types import Chunk
 
+from .confidence import DEFAULT_FILE as DEFAULT_CALIBRATION
+from .confidence import Calibration, evidence
 from .grounding import Grounded, ground
 from .injection import screen
 from .llm import LLM, LLMError, StreamStats
-from .prompt import not_covered, system_message, user_message
+from .prompt import closest_only, not_covered, system_message, user_message
 from .query import Query
 from .quoting import best_quote
 from .result import AnswerResult, Citation, Event, SafetyNote
@@ -74,7 +76,9 @@ class Answerer:
         settings: Settings,
         style: str = "generate",
         prompt_passages: int | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
+        self.calibration = calibration or Calibration.load(DEFAULT_CALIBRATION)
         self.retriever = retriever
         self.llm = llm
         self.settings = settings
@@ -82,27 +86,27 @@ class Answerer:
         self.prompt_passages = prompt_passages or settings.retrieval.k  # sources given to the model
 
     # ------------------------------------------------------------------ decisions
-    def evidence(self, r: RetrievalResult) -> tuple[float, bool]:
-        """(best cosine of the top 3 passages, whether one of them holds a code or quoted phrase verbatim)."""
-        top = r.passages[:3]
-        cos = max((p.dense for p in top), default=0.0)
+    def exact_match(self, query: Query, passages: Sequence[Passage]) -> bool:
+        """Whether one of the top passages holds a code the question names (a specific one) or a
+        phrase it quotes, verbatim."""
         lexical = self.retriever.handle.get().lexical
-        exact = any(_has_code(r.query, p, lexical) or _has_phrase(r.query, p) for p in top)
-        return cos, exact
+        return any(_has_code(query, p, lexical) or _has_phrase(query, p) for p in passages[:3])
 
-    def confident(self, r: RetrievalResult) -> bool:
-        """Retrieval confidence: abstain before generating when nothing relevant was found.
+    def assess(self, r: RetrievalResult) -> tuple[float, str]:
+        """(calibrated confidence that the top passage answers the question, outcome).
 
-        The thresholds are tuned with ``python -m chatbot.eval --tune-abstain``; a fault code,
-        parameter name or quoted message found verbatim in a top passage always counts.
-        """
+        The confidence is ``chatbot/confidence.py``'s fitted model (``python -m chatbot.calibrate``).
+        A named code or quoted phrase found verbatim never gets "not in the manuals": at worst the
+        passages are shown as the closest ones."""
         if not r.passages:
-            return False
-        threshold = self.settings.retrieval.abstain_threshold
-        if r.lang != "en":
-            threshold = self.settings.retrieval.abstain_threshold_other
-        cos, exact = self.evidence(r)
-        return exact or cos >= threshold
+            return 0.0, "not_in_manuals"
+        exact = self.exact_match(r.query, r.passages)
+        ev = evidence(r.query, r.passages, self.retriever.handle.get().lexical, exact)
+        p = self.calibration.probability(ev)
+        outcome = self.calibration.outcome(p)
+        if exact and outcome == "not_in_manuals":
+            outcome = "low_confidence"
+        return p, outcome
 
     def _asks_model(self, query: Query) -> bool:
         """Quote-first (the embedded 135M model): its wording is shown only where the grounding
@@ -121,7 +125,7 @@ class Answerer:
     ) -> Iterator[Event]:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        query = self._understand(Query.parse(question, history, equipment, lang), timings)
+        query = self.understand(Query.parse(question, history, equipment, lang), timings)
         r = self.retriever.retrieve(query, sources=sources)
         yield Event("retrieved", retrieval=r)
         timings["retrieval_ms"] = r.timings["total_ms"]
@@ -135,8 +139,9 @@ class Answerer:
             index_version=r.index_version,
             passages=[Citation.of(i, p) for i, p in enumerate(r.passages, 1)],
         )
-        if not self.confident(r):
-            self._abstain(result, "low_confidence", "low retrieval confidence")
+        result.confidence, outcome = self.assess(r)
+        if outcome != "answer":
+            self._abstain(result, outcome, "low retrieval confidence")
             result.grounding["top_dense"] = round(r.top_dense, 4)
         else:
             # Manual text is data: a passage the injection screen flags is shown with a warning but is
@@ -174,7 +179,7 @@ class Answerer:
         raise RuntimeError("answer stream ended without a result")
 
     # ------------------------------------------------------------------ the steps
-    def _understand(self, query: Query, timings: dict[str, float]) -> Query:
+    def understand(self, query: Query, timings: dict[str, float] | None = None) -> Query:
         """A capable served model translates a non-English question, so English pages match too."""
         if (
             query.lang == "en"
@@ -185,7 +190,8 @@ class Answerer:
             return query
         t = time.perf_counter()
         english = self._translate(query.standalone)
-        timings["translate_ms"] = (time.perf_counter() - t) * 1000
+        if timings is not None:
+            timings["translate_ms"] = (time.perf_counter() - t) * 1000
         return query.with_english(english) if english else query
 
     def _translate(self, question: str) -> str:
@@ -294,7 +300,7 @@ class Answerer:
     def _abstain(self, result: AnswerResult, outcome: str, reason: str) -> None:
         result.abstained = True
         result.outcome = outcome
-        result.answer = not_covered(result.lang)
+        result.answer = closest_only(result.lang) if outcome == "low_confidence" else not_covered(result.lang)
         result.citations = []
         result.grounding["reason"] = reason
 

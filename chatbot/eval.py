@@ -1,10 +1,15 @@
-"""``python -m chatbot.eval --index PATH --qa FILE [--qa FILE2] [--k 5] [--answers] [--json] [--out FILE.jsonl]``
+"""``python -m chatbot.eval --index PATH --qa FILE [--qa FILE2] [--foreign FILE] [--k 5] [--answers] [--json] [--out FILE.jsonl]``
 
-Scores retrieval (hit@1, hit@k, MRR, by kind and language, latency), abstention (unanswerable
-questions the system declines, answerable ones it wrongly declines) and, with ``--answers``,
-the generated answers (must_contain recall, citation accuracy, time to first token, total
-time). Works on any corpus and QA file of the documented format. ``--tune-abstain`` sweeps
-the retrieval-confidence threshold and prints the best values for the settings.
+Scores retrieval (hit@1, hit@k, MRR, by kind and language, latency), the outcome the operator
+gets (answerable questions: answered right = an answer citing a gold page, answered wrong = an
+answer citing none, low confidence = the closest passages shown as such, not in the manuals;
+unanswerable ones: the share not answered) and, with ``--answers``, the generated answers
+(must_contain recall, citation accuracy, time to first token, total time).
+
+Every QA file is reported on its own, and on its two stable halves (``tune``/``check``, a hash
+of the question id: fit on one, report the other). ``--foreign FILE`` asks the answerable
+questions of another corpus's QA file against this index: they are unanswerable here.
+Works on any corpus and QA file of the documented format.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import UserError
@@ -22,7 +27,7 @@ from core.logs import setup_logging
 from core.settings import load_settings
 
 from .grounding import citations_in
-from .qa import Question, Retrieved, first_hit_rank, grouped, is_hit, load_qa, score
+from .qa import Question, Retrieved, first_hit_rank, grouped, is_hit, load_qa, score, split_of
 from .wiring import AppDeps, build_app
 
 
@@ -43,6 +48,7 @@ class Row:
     later versions may add fields, never rename or drop these: other tools score from it."""
 
     q: Question
+    file: str = ""  # the QA file the question came from ("foreign:<file>" for --foreign)
     rank: int | None = None
     retrieved: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = ""  # answer | low_confidence | not_in_manuals
@@ -65,6 +71,14 @@ class Row:
         return self.outcome in ("low_confidence", "not_in_manuals")
 
     @property
+    def split(self) -> str:
+        return split_of(self.q.id)
+
+    @property
+    def answered_right(self) -> bool:
+        return self.outcome == "answer" and self.cited_correct > 0
+
+    @property
     def retrieval_ms(self) -> float:
         return self.timings.get("retrieval_ms", 0.0)
 
@@ -84,6 +98,8 @@ class Row:
         return {
             "record_version": RECORD_VERSION,
             "id": self.q.id,
+            "file": self.file,
+            "split": self.split,
             "question": self.q.question,
             "lang": self.q.lang,
             "kind": self.q.kind,
@@ -105,13 +121,15 @@ class Row:
         }
 
 
-def evaluate(deps: AppDeps, questions: Sequence[Question], answers: bool) -> list[Row]:
+def evaluate(
+    deps: AppDeps, questions: Sequence[Question], answers: bool, files: Sequence[str] = ()
+) -> list[Row]:
     """Each question through the same answer pipeline the operator gets (one retrieval). Without
     ``answers`` the app has no model: the answer is what an operator reads when the model is
     unavailable (the quoted manual lines, or "not in the manuals")."""
     rows: list[Row] = []
-    for q in questions:
-        row = Row(q)
+    for i, q in enumerate(questions):
+        row = Row(q, file=files[i] if i < len(files) else "")
         result = None
         for ev in deps.answerer.stream(q.question):
             if ev.kind == "retrieved" and ev.retrieval is not None:
@@ -127,11 +145,12 @@ def evaluate(deps: AppDeps, questions: Sequence[Question], answers: bool) -> lis
                     }
                     for p in r.passages
                 ]
-                row.confidence, row.code_match = deps.answerer.evidence(r)
+                row.code_match = deps.answerer.exact_match(r.query, r.passages)
             elif ev.kind == "done":
                 result = ev.result
         assert result is not None
         row.outcome = result.outcome
+        row.confidence = result.confidence
         row.answer = result.answer
         row.timings = dict(result.timings)
         row.model_asked = bool(result.grounding.get("model_asked"))
@@ -172,6 +191,7 @@ def summarize(rows: Sequence[Row], k: int, answers: bool) -> dict[str, Any]:
         "mrr": s.mrr,
         "abstain_accuracy": (sum(r.abstained for r in un) / len(un)) if un else None,
         "false_abstain_rate": (sum(r.abstained for r in ans) / len(ans)) if ans else None,
+        **outcomes(rows),
         "by_kind": grouped([r.q for r in ans], [r.rank for r in ans], k, "kind"),
         "by_lang": grouped([r.q for r in ans], [r.rank for r in ans], k, "lang"),
         "retrieval_ms_p50": pct(lat, 50),
@@ -211,29 +231,42 @@ def summarize(rows: Sequence[Row], k: int, answers: bool) -> dict[str, Any]:
     return out
 
 
-def tune_abstain(rows: Sequence[Row]) -> dict[str, Any]:
-    """Best thresholds (English / other languages) by balanced accuracy on this QA set."""
-    out: dict[str, Any] = {}
-    for name, sel in (("en", lambda r: r.q.lang == "en"), ("other", lambda r: r.q.lang != "en")):
-        group = [r for r in rows if sel(r)]
-        ans = [r for r in group if r.q.answerable]
-        un = [r for r in group if not r.q.answerable]
-        if not ans:
-            continue
-        best = None
-        for t in [x / 100 for x in range(-10, 91)]:
-            fa = sum(1 for r in ans if r.confidence < t and not r.code_match) / len(ans)
-            aa = (sum(1 for r in un if r.confidence < t and not r.code_match) / len(un)) if un else 1.0
-            bal = (aa + (1 - fa)) / 2
-            if best is None or bal > best[0] + 1e-9:
-                best = (bal, t, aa, fa)
-        assert best is not None
-        out[name] = {
-            "threshold": best[1],
-            "abstain_accuracy": best[2],
-            "false_abstain_rate": best[3],
-            "unanswerable_in_set": len(un),
-        }
+def outcomes(rows: Sequence[Row]) -> dict[str, Any]:
+    """What the operator got. Answerable questions: answered right / answered wrong (an answer that
+    cites no gold page: the dangerous case) / low confidence / not in the manuals; unanswerable
+    ones: the share not answered (low confidence or not in the manuals)."""
+    ans = [r for r in rows if r.q.answerable]
+    un = [r for r in rows if not r.q.answerable]
+
+    def share(sel: Sequence[Row], cond: Any) -> float | None:
+        return sum(1 for r in sel if cond(r)) / len(sel) if sel else None
+
+    return {
+        "answered_right": share(ans, lambda r: r.answered_right),
+        "answered_wrong": share(ans, lambda r: r.outcome == "answer" and not r.answered_right),
+        "low_confidence": share(ans, lambda r: r.outcome == "low_confidence"),
+        "not_in_manuals": share(ans, lambda r: r.outcome == "not_in_manuals"),
+        "unanswerable_not_answered": share(un, lambda r: r.outcome != "answer"),
+    }
+
+
+def per_file(rows: Sequence[Row], k: int) -> dict[str, dict[str, Any]]:
+    """QA file -> {"all" | "tune" | "check": hit@1, hit@k, n and the outcomes}."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in dict.fromkeys(r.file for r in rows):
+        mine = [r for r in rows if r.file == f]
+        out[f] = {}
+        for half in ("all", "tune", "check"):
+            sel = [r for r in mine if half == "all" or r.split == half]
+            ans = [r for r in sel if r.q.answerable]
+            sc = score([r.rank for r in ans], k)
+            out[f][half] = {
+                "n": len(sel),
+                "answerable": len(ans),
+                "hit_at_1": sc.hit_at_1 if ans else None,
+                "hit_at_k": sc.hit_at_k if ans else None,
+                **outcomes(sel),
+            }
     return out
 
 
@@ -257,6 +290,28 @@ def print_table(summary: dict[str, Any]) -> None:
         print(f"\n{title:<18} {'n':>4} {'hit@1':>7} {'hit@' + str(k):>7} {'MRR':>7}")
         for name, v in summary[key].items():
             print(f"{name:<18} {v['n']:>4} {v['hit_at_1']:>7.3f} {v['hit_at_k']:>7.3f} {v['mrr']:>7.3f}")
+    sets = summary.get("sets")
+    if sets:
+        print(
+            f"\n| QA file | half | n | hit@1 | hit@{k} | answered right | answered wrong | low confidence "
+            "| not in manuals | unanswerable not answered |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for name, halves in sets.items():
+            for half, v in halves.items():
+                cells = [
+                    f(v[key])
+                    for key in (
+                        "hit_at_1",
+                        "hit_at_k",
+                        "answered_right",
+                        "answered_wrong",
+                        "low_confidence",
+                        "not_in_manuals",
+                        "unanswerable_not_answered",
+                    )
+                ]
+                print(f"| {name} | {half} | {v['n']} | " + " | ".join(cells) + " |")
     a = summary.get("answers")
     if a:
         print("\nanswers:")
@@ -277,7 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object with all figures")
     p.add_argument("--out", help="write per-question results as JSON Lines")
     p.add_argument(
-        "--tune-abstain", action="store_true", help="print the best abstain thresholds for this set"
+        "--foreign",
+        action="append",
+        default=[],
+        help="QA file of another corpus: its answerable questions are asked as unanswerable (repeatable)",
     )
     p.add_argument("--config", help="TOML settings file")
     args = p.parse_args(argv)
@@ -289,21 +347,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         setup_logging(settings.log_level, settings.log_format)
         questions: list[Question] = []
-        for path in args.qa:
+        files: list[str] = []
+        for path, foreign in [(q, False) for q in args.qa] + [(q, True) for q in args.foreign]:
             report = load_qa(path)
             for err in report.errors:
                 print(f"warning: {err}", file=sys.stderr)
-            questions.extend(report.questions)
+            qs = report.questions
+            if foreign:  # about manuals that are not in this index
+                qs = [
+                    replace(q, answerable=False, kind="foreign", source="", pages=())
+                    for q in qs
+                    if q.answerable
+                ]
+            questions.extend(qs)
+            files.extend([("foreign:" if foreign else "") + path] * len(qs))
         if not questions:
             raise UserError("no valid questions in " + ", ".join(args.qa))
         with build_app(settings, with_llm=args.answers) as deps:
-            rows = evaluate(deps, questions, args.answers)
+            rows = evaluate(deps, questions, args.answers, files)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = summarize(rows, settings.retrieval.k, args.answers)
-    if args.tune_abstain:
-        summary["tuned_abstain"] = tune_abstain(rows)
+    summary["sets"] = per_file(rows, settings.retrieval.k)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             for r in rows:
@@ -312,8 +378,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
         print_table(summary)
-        if args.tune_abstain:
-            print("\ntuned abstain thresholds:", json.dumps(summary["tuned_abstain"], indent=1))
     return 0
 
 

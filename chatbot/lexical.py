@@ -134,8 +134,23 @@ class LexicalIndex:
                 self._row_heads.setdefault(m.group(1).lower(), []).append(i)
         self.n = len(texts)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        tokens = [tokenize(t) or ["\u0000"] for t in texts]
+        self._df: dict[str, int] = {}
+        for toks in tokens:
+            for t in set(toks):
+                self._df[t] = self._df.get(t, 0) + 1
         if self.n:
-            self._bm25.index([tokenize(t) or ["\u0000"] for t in texts], show_progress=False)
+            self._bm25.index(tokens, show_progress=False)
+
+    def known(self, token: str) -> bool:
+        """Whether a (tokenized) term occurs anywhere in the index."""
+        return token in self._df
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a tokenized term (an unknown term weighs most)."""
+        import math
+
+        return math.log(1.0 + (self.n + 1) / (self._df.get(token, 0) + 0.5))
 
     def scores(self, query: str) -> np.ndarray:
         if not self.n:

@@ -25,6 +25,23 @@ def not_covered(lang: str) -> str:
     return NOT_COVERED.get(lang, NOT_COVERED["en"])
 
 
+# low_confidence: passages are shown, but nothing says they answer the question
+CLOSEST_ONLY = {
+    "en": "I am not sure the manuals answer this. These are the closest passages; check them yourself.",
+    "de": "Ich bin nicht sicher, ob die Handbücher das beantworten. Das sind die nächstliegenden Stellen; bitte selbst prüfen.",
+    "es": "No estoy seguro de que los manuales respondan a esto. Estos son los pasajes más cercanos; compruébelos usted mismo.",
+    "fr": "Je ne suis pas sûr que les manuels répondent à cela. Voici les passages les plus proches ; vérifiez-les vous-même.",
+    "it": "Non sono sicuro che i manuali rispondano a questo. Questi sono i passaggi più vicini; verificateli voi stessi.",
+    "pt": "Não tenho certeza de que os manuais respondam a isto. Estas são as passagens mais próximas; verifique-as.",
+    "nl": "Ik weet niet zeker of de handleidingen dit beantwoorden. Dit zijn de dichtstbijzijnde passages; controleer ze zelf.",
+    "zh": "我不确定手册是否回答了这个问题。以下是最接近的段落，请自行核对。",
+}
+
+
+def closest_only(lang: str) -> str:
+    return CLOSEST_ONLY.get(lang, CLOSEST_ONLY["en"])
+
+
 def source_block(n: int, p: Passage, flag: str = "") -> str:
     """One numbered source; a passage the injection screen flagged is withheld (numbering stays)."""
     c = p.chunk

@@ -127,3 +127,11 @@ def grouped(
         key: {"n": s.n, "hit_at_1": s.hit_at_1, "hit_at_k": s.hit_at_k, "mrr": s.mrr}
         for key, s in ((key, score(v, k)) for key, v in sorted(groups.items()))
     }
+
+
+def split_of(question_id: str) -> str:
+    """The stable half a question belongs to: ``tune`` (fit on it) or ``check`` (report on it).
+    A hash of the id, so adding questions never moves the others."""
+    import hashlib
+
+    return "tune" if hashlib.blake2b(question_id.encode(), digest_size=8).digest()[0] % 2 == 0 else "check"

@@ -55,10 +55,11 @@ class AnswerResult:
     answer: str
     abstained: bool
     lang: str
-    # "answer"; "low_confidence": retrieval found nothing relevant enough to answer from;
-    # "not_in_manuals": the passages were read and do not answer it (the model said so, nothing it
-    # wrote was supported, or every passage found was flagged)
+    # "answer"; "low_confidence": the closest passages are shown, but they may not answer it;
+    # "not_in_manuals": confident that the manuals do not answer it (retrieval found nothing
+    # relevant, the model said so, nothing it wrote was supported, or every passage was flagged)
     outcome: str = "answer"
+    confidence: float = 0.0  # calibrated: the probability that the top passage answers the question
     citations: list[Citation] = field(default_factory=list)
     passages: list[Citation] = field(default_factory=list)  # everything retrieved (closest passages)
     safety: list[SafetyNote] = field(default_factory=list)
@@ -80,6 +81,7 @@ def public_dict(r: AnswerResult) -> dict[str, Any]:
         "answer": d["answer"],
         "abstained": d["abstained"],
         "outcome": d["outcome"],
+        "confidence": round(d["confidence"], 3),
         "citations": [
             {
                 k: c[k]

@@ -78,7 +78,42 @@ class IndexState:
 
     index: LoadedIndex
     lexical: LexicalIndex
+    pages: PageIndex
     ml_vectors: np.ndarray | None = None  # cross-lingual vectors (same rows), when built
+
+
+class PageIndex:
+    """BM25 over whole pages (the chunks of one page joined; a non-paged file's section counts
+    as a page). A question's words are often spread over a page that no single chunk holds;
+    the page's rank is given to each chunk on it, and the chunk channels pick among them."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        unit_of: dict[tuple[str, object], int] = {}
+        texts: list[list[str]] = []
+        self.row_unit = np.zeros(len(chunks), dtype=np.int64)
+        for row, c in enumerate(chunks):
+            key = (c.source, c.page_start if c.page_start is not None else c.section)
+            u = unit_of.get(key)
+            if u is None:
+                u = unit_of[key] = len(texts)
+                texts.append([f"{c.title}\n{c.section}"])
+            texts[u].append(c.text)
+            self.row_unit[row] = u
+        self.unit_rows: list[list[int]] = [[] for _ in texts]
+        for row, unit in enumerate(self.row_unit.tolist()):
+            self.unit_rows[unit].append(row)
+        self.lexical = LexicalIndex(["\n".join(t) for t in texts])
+
+    def ranks(self, query: str, n: int, rows: np.ndarray | None) -> dict[int, int]:
+        """Chunk row -> the rank of its page among the best ``n`` pages."""
+        units = None if rows is None else np.unique(self.row_unit[rows])
+        allowed = None if rows is None else {int(r) for r in rows}
+        out: dict[int, int] = {}
+        for rank, (u, _) in enumerate(self.lexical.search(query, n, units), 1):
+            for row in self.unit_rows[u]:
+                if allowed is None or row in allowed:
+                    out[row] = rank
+        return out
 
 
 class IndexHandle:
@@ -104,7 +139,7 @@ class IndexHandle:
     def _load(self) -> IndexState:
         t0 = time.perf_counter()
         idx = open_index(self.path, self.expected_model, self.expected_dim)
-        state = IndexState(idx, LexicalIndex([lexical_text(c) for c in idx.chunks]))
+        state = IndexState(idx, LexicalIndex([lexical_text(c) for c in idx.chunks]), PageIndex(idx.chunks))
         if self.on_load is not None:
             self.on_load(state)
         log.info(
@@ -151,13 +186,31 @@ def lexical_text(c: Chunk) -> str:
     return f"{c.title}\n{c.section}\n{c.text}"
 
 
-def rrf(rankings: dict[str, list[int]], weights: dict[str, float], k: int = 60) -> dict[int, float]:
+def rrf(rankings: dict[str, dict[int, int]], weights: dict[str, float], k: int = 60) -> dict[int, float]:
+    """Reciprocal-rank fusion of rankings given as row -> 1-based rank."""
     scores: dict[int, float] = {}
-    for name, rows in rankings.items():
+    for name, ranks in rankings.items():
         w = weights.get(name, 1.0)
-        for rank, row in enumerate(rows, 1):
+        if w <= 0:
+            continue
+        for row, rank in ranks.items():
             scores[row] = scores.get(row, 0.0) + w / (k + rank)
     return scores
+
+
+def ranked(rows: Sequence[int]) -> dict[int, int]:
+    return {r: i for i, r in enumerate(rows, 1)}
+
+
+@dataclass
+class Channels:
+    """Every ranking of one question before fusion (what ``retrieve`` fuses, and what
+    ``python -m chatbot.calibrate`` fits the fusion weights on)."""
+
+    rankings: dict[str, dict[int, int]]  # channel -> row -> 1-based rank
+    cos: dict[int, float]  # dense cosine of the candidate rows
+    qvec: np.ndarray
+    timings: dict[str, float]
 
 
 class Retriever:
@@ -194,6 +247,94 @@ class Retriever:
         chosen = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
         return state.index.rows_for_sources(chosen)
 
+    def prepare(self, query: Query) -> Query:
+        """A question in another language gets an English dictionary rendering (unless a served model
+        already gave one), so English pages match its words too."""
+        if query.lang == "en" or query.english or not self.settings.translate_with_dictionary:
+            return query
+        from .dictionary import to_english
+
+        english = to_english(query.standalone, query.lang, self.settings.dictionary_dir)
+        return query.with_english(english) if english else query
+
+    def weights(self) -> dict[str, float]:
+        s = self.settings
+        return {
+            "dense": s.dense_weight,
+            "lexical": s.lexical_weight,
+            "page": s.page_weight,
+            "multilingual": s.multilingual_weight,
+            "phrase": s.phrase_weight,
+            "code_row": s.code_row_weight,
+            "rrf_k": s.rrf_k,  # not a channel: the fusion constant, fitted with the weights
+        }
+
+    def channels(self, state: IndexState, query: Query, rows: np.ndarray | None = None) -> Channels:
+        """Each ranking of the candidates for ``query`` (limited to ``rows``)."""
+        idx = state.index
+        text = query.search_text
+        n = self.settings.candidates
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        qvec = self.embedder.embed_query(text)
+        dense = idx.search(qvec, n, rows)
+        timings["dense_ms"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        lexical = state.lexical.search(text, n, rows)
+        rankings = {"dense": ranked([r for r, _ in dense]), "lexical": ranked([r for r, _ in lexical])}
+        rankings["page"] = state.pages.ranks(text, max(5, n // 3), rows)
+        timings["lexical_ms"] = (time.perf_counter() - t) * 1000
+        phrase = state.lexical.phrase_rows(query.phrases, text, rows)[:n]
+        if phrase:  # text the question quotes, found verbatim (a pasted error message)
+            rankings["phrase"] = ranked(phrase)
+        code_rows = state.lexical.code_rows(query.codes, text, rows)[:n]
+        if code_rows:  # a row that begins with the fault code / parameter the question names
+            rankings["code_row"] = ranked(code_rows)
+        if query.lang != "en" and self.ml_embedder is not None and state.ml_vectors is not None:
+            t = time.perf_counter()
+            mq = self.ml_embedder.embed_query(text)
+            mv = state.ml_vectors if rows is None else state.ml_vectors[rows]
+            sc = mv @ mq
+            top = np.argsort(-sc)[:n]
+            base = np.arange(len(state.ml_vectors)) if rows is None else rows
+            rankings["multilingual"] = ranked([int(base[i]) for i in top])
+            timings["multilingual_ms"] = (time.perf_counter() - t) * 1000
+        return Channels(rankings, {r: c for r, c in dense}, qvec, timings)
+
+    def fuse(
+        self,
+        state: IndexState,
+        ch: Channels,
+        k: int,
+        weights: dict[str, float] | None = None,
+        text: str = "",
+        timings: dict[str, float] | None = None,
+    ) -> list[Passage]:
+        """The best ``k`` passages of the fused channels (the reranker, if any, re-orders the head)."""
+        s = self.settings
+        idx = state.index
+        rankings = ch.rankings
+        weights = weights or self.weights()
+        fused = rrf(rankings, weights, int(weights.get("rrf_k", s.rrf_k)))
+        order = sorted(fused, key=lambda r: (-fused[r], r))
+        if self.reranker is not None and order and text:
+            t = time.perf_counter()
+            head = order[: s.rerank_top]
+            scores = self.reranker.predict([(text, idx.chunks[r].text) for r in head])
+            head = [r for _, r in sorted(zip(scores, head, strict=True), key=lambda x: -x[0])]
+            order = head + order[s.rerank_top :]
+            if timings is not None:
+                timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        cos = dict(ch.cos)
+        need = [r for r in order[:k] if r not in cos]
+        if need:  # cosine for passages found only lexically (a confidence feature)
+            sims = np.asarray(idx.vectors[need]) @ ch.qvec
+            cos.update({r: float(v) for r, v in zip(need, sims, strict=True)})
+        return [
+            Passage(r, idx.chunks[r], fused[r], cos[r], {nm: m[r] for nm, m in rankings.items() if r in m})
+            for r in order[:k]
+        ]
+
     def retrieve(
         self,
         query: Query | str,
@@ -205,64 +346,18 @@ class Retriever:
         ``sources`` (file patterns) and the query's or the given ``equipment`` tag limit the search."""
         if isinstance(query, str):
             query = Query.parse(query, equipment=equipment)
+        t_translate = time.perf_counter()
+        query = self.prepare(query)
         s = self.settings
         k = k or s.k
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
+        timings: dict[str, float] = {"translate_ms": (time.perf_counter() - t_translate) * 1000}
+        t0 = t_translate
         state = self.handle.get()
         idx = state.index
         rows = self.rows_for(state, sources, equipment or query.equipment)
         text = query.search_text
-        n = s.candidates
-
-        t = time.perf_counter()
-        qvec = self.embedder.embed_query(text)
-        dense = idx.search(qvec, n, rows)
-        timings["dense_ms"] = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
-        lexical = state.lexical.search(text, n, rows)
-        timings["lexical_ms"] = (time.perf_counter() - t) * 1000
-        rankings = {"dense": [r for r, _ in dense], "lexical": [r for r, _ in lexical]}
-        phrase = state.lexical.phrase_rows(query.phrases, text, rows)[:n]
-        if phrase:  # text the question quotes, found verbatim (a pasted error message)
-            rankings["phrase"] = phrase
-        code_rows = state.lexical.code_rows(query.codes, text, rows)[:n]
-        if code_rows:  # a row that begins with the fault code / parameter the question names
-            rankings["code_row"] = code_rows
-        weights = {
-            "dense": s.dense_weight,
-            "lexical": s.lexical_weight,
-            "multilingual": s.multilingual_weight,
-            "phrase": s.phrase_weight,
-            "code_row": s.code_row_weight,
-        }
-        if query.lang != "en" and self.ml_embedder is not None and state.ml_vectors is not None:
-            t = time.perf_counter()
-            mq = self.ml_embedder.embed_query(text)
-            mv = state.ml_vectors if rows is None else state.ml_vectors[rows]
-            sc = mv @ mq
-            top = np.argsort(-sc)[:n]
-            base = np.arange(len(state.ml_vectors)) if rows is None else rows
-            rankings["multilingual"] = [int(base[i]) for i in top]
-            timings["multilingual_ms"] = (time.perf_counter() - t) * 1000
-        fused = rrf(rankings, weights, s.rrf_k)
-        order = sorted(fused, key=lambda r: -fused[r])
-        if self.reranker is not None and order:
-            t = time.perf_counter()
-            head = order[: s.rerank_top]
-            scores = self.reranker.predict([(text, idx.chunks[r].text) for r in head])
-            head = [r for _, r in sorted(zip(scores, head, strict=True), key=lambda x: -x[0])]
-            order = head + order[s.rerank_top :]
-            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
-        cos = {r: c for r, c in dense}
-        need = [r for r in order[:k] if r not in cos]
-        if need:  # cosine for passages found only lexically (used by the abstain decision)
-            sims = np.asarray(idx.vectors[need]) @ qvec
-            cos.update({r: float(v) for r, v in zip(need, sims, strict=True)})
-        rank_of = {name: {r: i for i, r in enumerate(rs, 1)} for name, rs in rankings.items()}
-        passages = [
-            Passage(r, idx.chunks[r], fused[r], cos[r], {nm: m[r] for nm, m in rank_of.items() if r in m})
-            for r in order[:k]
-        ]
+        ch = self.channels(state, query, rows)
+        timings.update(ch.timings)
+        passages = self.fuse(state, ch, k, text=text, timings=timings)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return RetrievalResult(query, passages, timings, idx.version)

@@ -15,6 +15,8 @@ from core.settings import Settings
 from index.embeddings import Embedder, load_embedder, spec_from_settings
 
 from .answer import Answerer
+from .confidence import DEFAULT_FILE as DEFAULT_CALIBRATION
+from .confidence import Calibration
 from .language import detect as detect_language
 from .llm import LLM, LLMClient, LLMError
 from .llm_server import EmbeddedServer, bundled_gguf
@@ -103,8 +105,27 @@ def build_app(settings: Settings, *, with_llm: bool = True, llm: LLM | None = No
         style = "quote-first" if small else "generate"
     # The 135M model reads a long prompt slowly (time to first token) and gains nothing from more sources.
     prompt_passages = min(settings.retrieval.k, settings.llm.embedded_prompt_passages) if small else None
-    answerer = Answerer(retriever, llm, settings, style=style, prompt_passages=prompt_passages)
+    calibration = Calibration.load(settings.retrieval.calibration_file or DEFAULT_CALIBRATION)
+    _check_calibration(calibration, retriever, embedder)
+    answerer = Answerer(
+        retriever, llm, settings, style=style, prompt_passages=prompt_passages, calibration=calibration
+    )
     return AppDeps(settings, embedder, handle, retriever, answerer, llm, server)
+
+
+def _check_calibration(cal: Calibration, retriever: Retriever, embedder: Embedder) -> None:
+    """The confidence was fitted with some fusion weights and embedding model; other ones shift its
+    input. Serving still works; the admin is told to re-fit."""
+    fitted = cal.fitted
+    if fitted.get("embedding_model") not in (None, embedder.name) or any(
+        abs(fitted.get("weights", {}).get(k, v) - v) > 1e-9 for k, v in retriever.weights().items()
+    ):
+        log.warning(
+            "the confidence calibration was fitted with other retrieval settings (model %s, weights %s); "
+            "re-fit it with python -m chatbot.calibrate",
+            fitted.get("embedding_model"),
+            fitted.get("weights"),
+        )
 
 
 def _attach_multilingual(state: Any, ml: Embedder) -> None:

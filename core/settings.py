@@ -103,11 +103,18 @@ class RetrievalSettings(Section):
         5, ge=1, le=50, description="Passages retrieved per question (shown and given to the LLM)."
     )
     candidates: int = Field(50, ge=5, description="Candidates taken from each ranking before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    dense_weight: float = Field(
-        1.0, ge=0, description="Weight of the dense (embedding) ranking in the fusion."
+    # The fusion constant and weights below are fitted on the tune halves of both dev corpora
+    # (python -m chatbot.calibrate --fit-weights; docs/decisions.md "Retrieval and abstention").
+    rrf_k: int = Field(
+        15, ge=1, description="Reciprocal-rank-fusion constant (smaller: top ranks count more)."
     )
-    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    dense_weight: float = Field(
+        0.5, ge=0, description="Weight of the dense (embedding) ranking in the fusion."
+    )
+    lexical_weight: float = Field(1.5, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    page_weight: float = Field(
+        0.5, ge=0, description="Weight of the whole-page BM25 ranking (each chunk gets its page's rank)."
+    )
     phrase_weight: float = Field(
         2.0,
         ge=0,
@@ -140,15 +147,21 @@ class RetrievalSettings(Section):
     reload_seconds: float = Field(
         2.0, ge=0.1, description="How often the live index is checked for a new version."
     )
-    abstain_threshold: float = Field(
-        0.50,
-        ge=-1,
-        le=1,
-        description="Answer only when one of the top passages reaches this cosine similarity (English "
-        "questions) or the top passage contains a code the question names; tuned with `python -m chatbot.eval`.",
+    translate_with_dictionary: bool = Field(
+        True,
+        description="Add a dictionary rendering in English to questions in German, French, Spanish, Italian, "
+        "Portuguese or Chinese (FreeDict / CC-CEDICT; no model, no ingest cost), so English pages match.",
     )
-    abstain_threshold_other: float = Field(
-        0.25, ge=-1, le=1, description="The same threshold for questions in other languages than English."
+    dictionary_dir: Path = Field(
+        Path("/usr/share/dictd"),
+        description="Folder of the FreeDict dictd files (Debian packages dict-freedict-deu-eng, -fra-eng, "
+        "-spa-eng, -ita-eng, -por-eng). A missing dictionary only disables that language's rendering.",
+    )
+    calibration_file: Path | None = Field(
+        None,
+        description="The fitted confidence model (JSON written by `python -m chatbot.calibrate`) that decides "
+        "between an answer, the closest passages (low confidence) and 'not in the manuals'. "
+        "Empty: the one shipped with the package.",
     )
 
 

@@ -8,6 +8,8 @@ depend on external data:
 * ``CV-50_Quick_Reference.md``           - Markdown quick reference card
 * ``Shift_Handover_Checklist.html``      - HTML shift handover checklist
 * ``Lubrication_Notes.txt``              - plain-text note
+* ``KS-10_Kuehlschmierstoffanlage_Betriebsanleitung.md`` - coolant unit, in German (a manual
+  in the plant's own language)
 
 Licensing/notes: every word, figure and value in these documents was invented
 for this project. "Norrland Machine Works", the HP-200 press and the CV-50
@@ -71,6 +73,7 @@ DEFAULT_FACTS = REPO_ROOT / "tests" / "sample_facts.json"
 HP200_PDF = "HP-200_Hydraulic_Press_Manual.pdf"
 CV50_PDF = "CV-50_Conveyor_Manual.pdf"
 CV50_MD = "CV-50_Quick_Reference.md"
+KS10_MD = "KS-10_Kuehlschmierstoffanlage_Betriebsanleitung.md"
 HANDOVER_HTML = "Shift_Handover_Checklist.html"
 LUBE_TXT = "Lubrication_Notes.txt"
 
@@ -1568,8 +1571,75 @@ PDF_SPECS: list[ManualSpec] = [
     ),
 ]
 
+KS10_MANUAL = """\
+# KS-10 Kühlschmierstoffanlage — Betriebsanleitung
+
+Norrland Machine Works · Dokument NMW-KS10-BA-DE · Rev. A.
+Die KS-10 versorgt die Bearbeitungszentren der Linie 3 mit Kühlschmierstoff (KSS).
+Diese Anleitung ist an der Anlage aufzubewahren.
+
+## 1 Sicherheitshinweise
+
+WARNUNG: Vor allen Arbeiten an Pumpe und Filter den Hauptschalter Q1 ausschalten und
+mit einem Vorhängeschloss sichern. Die Pumpe läuft sonst unerwartet an.
+
+VORSICHT: Kühlschmierstoff reizt die Haut. Bei allen Arbeiten Nitrilhandschuhe und
+Schutzbrille tragen. Hautkontakt sofort mit Wasser und Seife abwaschen.
+
+ACHTUNG: Den Tank nie ohne Kühlschmierstoff betreiben. Trockenlauf zerstört die
+Gleitringdichtung der Pumpe innerhalb weniger Minuten.
+
+## 2 Technische Daten
+
+| Größe | Wert |
+|---|---|
+| Tankinhalt | 400 Liter |
+| Förderleistung der Pumpe | 80 l/min bei 6 bar |
+| Filterfeinheit | 25 µm (Bandfilter) |
+| Konzentration des Kühlschmierstoffs | 5 bis 7 Prozent |
+| Betriebstemperatur | 15 bis 35 °C |
+
+## 3 Inbetriebnahme
+
+1. Füllstand am Schauglas prüfen: mindestens bis zur Markierung MIN.
+2. Konzentration mit dem Refraktometer messen. Sollwert 5 bis 7 Prozent.
+3. Hauptschalter Q1 einschalten und die Taste PUMPE EIN drücken.
+4. Nach 30 Sekunden den Druck am Manometer ablesen: 5 bis 6 bar.
+
+## 4 Störungscodes
+
+Die Störungscodes erscheinen im Display der Steuerung.
+
+| Code | Bedeutung | Abhilfe |
+|---|---|---|
+| K-01 | Füllstand zu niedrig | Kühlschmierstoff bis zur Markierung MAX nachfüllen. |
+| K-02 | Filterband verbraucht | Neue Filtervliesrolle einlegen (Abschnitt 5.2). |
+| K-03 | Pumpe überlastet, Motorschutzschalter ausgelöst | Pumpe auf Späne im Ansaugsieb prüfen, Sieb reinigen, Motorschutzschalter Q2 zurücksetzen. |
+| K-04 | Temperatur über 40 °C | Kühler auf Verschmutzung prüfen; Lamellen mit Druckluft ausblasen. |
+| K-05 | Druck unter 3 bar | Druckleitung auf Undichtigkeit prüfen; Ansaugsieb reinigen. |
+| K-06 | Konzentration außerhalb 5 bis 7 Prozent | Konzentrat oder Wasser nach Refraktometer-Messung zugeben. |
+
+## 5 Wartung
+
+### 5.1 Ansaugsieb reinigen
+
+Das Ansaugsieb wöchentlich reinigen. Pumpe ausschalten (WARNUNG in Abschnitt 1 beachten),
+Deckel öffnen, Sieb herausziehen und mit Wasser ausspülen.
+
+### 5.2 Filtervlies wechseln
+
+Das Filtervlies alle 500 Betriebsstunden oder bei Störung K-02 wechseln. Die leere Rolle
+entnehmen, die neue Rolle einlegen und das Vlies bis zur Aufwickelwelle führen.
+
+### 5.3 Kühlschmierstoff wechseln
+
+Den Kühlschmierstoff alle 6 Monate vollständig wechseln. Tank leeren, mit Systemreiniger
+spülen und neu befüllen. Altes Kühlschmierstoffgemisch als Sonderabfall entsorgen.
+"""
+
 TEXT_FILES: dict[str, str] = {
     CV50_MD: CV50_QUICK_REFERENCE,
+    KS10_MD: KS10_MANUAL,
     HANDOVER_HTML: HANDOVER_CHECKLIST,
     LUBE_TXT: LUBRICATION_NOTES,
 }

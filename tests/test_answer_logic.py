@@ -9,6 +9,7 @@ reached on purpose.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import make_settings
 
+from chatbot.confidence import FEATURES, Calibration
 from chatbot.llm import LLMError
 from chatbot.result import AnswerResult
 from chatbot.scripted_llm import FunctionLLM, ModelCall
@@ -55,22 +57,30 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-def _settings(index: Settings, style: str, threshold: float = -1.0) -> Settings:
-    """Retrieval is always confident (threshold -1) unless a case asks otherwise: the branches
-    under test are the model's."""
+def fixed_confidence(folder: Path, p: float) -> Path:
+    """A calibration whose confidence is ``p`` whatever was found (answer at 0.9, decline below 0.1)."""
+    f = folder / f"calibration-{p}.json"
+    z = math.log(p / (1 - p))
+    n = len(FEATURES)
+    Calibration([0.0] * n, [1.0] * n, [0.0] * n, z, answer_at=0.9, decline_below=0.1).save(f)
+    return f
+
+
+def _settings(index: Settings, style: str, confidence: float = 0.999) -> Settings:
+    """Retrieval is always confident unless a case asks otherwise: the branches under test are the model's."""
     return load_settings(
         None,
         index={"path": str(index.index.path)},
         embedding={"backend": "hash", "model": "hash-384"},
-        retrieval={"abstain_threshold": threshold, "abstain_threshold_other": threshold},
+        retrieval={"calibration_file": str(fixed_confidence(Path(index.index.path).parent, confidence))},
         llm={"answer_style": style},
     )
 
 
 def ask(index: Settings, question: str, reply: object, style: str = "generate", **kw: object) -> tuple:
     llm = FunctionLLM(reply)  # type: ignore[arg-type]
-    threshold = float(kw.pop("threshold", -1.0))  # type: ignore[arg-type]
-    with build_app(_settings(index, style, threshold), llm=llm) as deps:
+    confidence = float(kw.pop("confidence", 0.999))  # type: ignore[arg-type]
+    with build_app(_settings(index, style, confidence), llm=llm) as deps:
         result = deps.answerer.answer(question, **kw)
     return result, llm
 
@@ -154,7 +164,17 @@ def _not_asked_in_other_language(r: AnswerResult, llm: FunctionLLM) -> None:
 
 def _low_confidence(r: AnswerResult, llm: FunctionLLM) -> None:
     assert r.outcome == "low_confidence" and r.abstained and llm.calls == []
-    assert r.passages  # the closest passages are still shown
+    assert r.passages  # the closest passages are still shown, said to be only the closest
+    assert "closest passages" in r.answer and "do not cover" not in r.answer
+
+
+def _not_in_manuals(r: AnswerResult, llm: FunctionLLM) -> None:
+    assert r.outcome == "not_in_manuals" and r.abstained and llm.calls == [] and r.citations == []
+    assert r.answer == "The manuals I have do not cover this."
+
+
+def _named_code_is_never_not_in_manuals(r: AnswerResult, llm: FunctionLLM) -> None:
+    assert r.outcome == "low_confidence" and "E-201" in r.passages[0].text
 
 
 CASES = [
@@ -228,7 +248,21 @@ CASES = [
         "How long is the warranty on this machine?",
         "anything",
         _low_confidence,
-        kw={"threshold": 0.99},
+        kw={"confidence": 0.5},
+    ),
+    Case(
+        "confident that nothing relevant exists: not in the manuals",
+        "How long is the warranty on this machine?",
+        "anything",
+        _not_in_manuals,
+        kw={"confidence": 0.01},
+    ),
+    Case(
+        "a named code found verbatim is never 'not in the manuals'",
+        "E-201?",
+        "anything",
+        _named_code_is_never_not_in_manuals,
+        kw={"confidence": 0.01},
     ),
 ]
 

@@ -20,6 +20,8 @@ from index import IndexStore, open_index
 from index.errors import IndexLockedError, IndexMismatchError
 from ingest.pipeline import run_ingest
 
+SAMPLES = len(list(MANUALS.iterdir()))  # the sample manuals shipped in manuals/
+
 
 def _sources(index_path: Path) -> list[str]:
     return sorted(d.source for d in IndexStore(index_path).read_documents())
@@ -31,7 +33,7 @@ def test_cli_ingests_samples_with_real_model_and_finds_a_fault_code(tmp_path: Pa
     r = run_cli(str(MANUALS), "--index", str(index), "--json")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert len(summary["added"]) == 5 and summary["committed"]
+    assert len(summary["added"]) == SAMPLES and summary["committed"]
     assert summary["chunks_embedded"] == summary["chunks_total"] > 40
     loaded = open_index(index, expected_model=real_embedder.name, expected_dim=real_embedder.dim)
     assert loaded.meta.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
@@ -48,7 +50,7 @@ def test_cli_ingests_samples_with_real_model_and_finds_a_fault_code(tmp_path: Pa
     r2 = run_cli(str(MANUALS), "--index", str(index), "--json")
     assert r2.returncode == 0
     s2 = json.loads(r2.stdout)
-    assert s2["unchanged"] == 5 and s2["chunks_embedded"] == 0 and not s2["committed"]
+    assert s2["unchanged"] == SAMPLES and s2["chunks_embedded"] == 0 and not s2["committed"]
     assert time.perf_counter() - t0 < 20  # includes interpreter start; the bench measures the real figure
 
 
@@ -125,7 +127,7 @@ def test_mass_deletion_is_refused_then_allowed(manuals_copy: Path, fast_settings
         run_ingest([manuals_copy], fast_settings)
     assert IndexStore(fast_settings.index.path).current_version() == v
     s = run_ingest([manuals_copy], fast_settings, allow_delete=True)
-    assert len(s.removed) == 5 and open_index(fast_settings.index.path).chunks == []
+    assert len(s.removed) == SAMPLES and open_index(fast_settings.index.path).chunks == []
 
 
 def test_model_mismatch_is_a_clear_error(manuals_copy: Path, tmp_path: Path) -> None:
@@ -145,7 +147,7 @@ def test_changed_chunker_settings_rechunk_and_reuse_vectors(manuals_copy: Path, 
     run_ingest([manuals_copy], s1)
     s2 = make_settings(tmp_path, "hash", chunk_tokens=400)
     s = run_ingest([manuals_copy], s2)
-    assert s.committed and len(s.changed) == 5
+    assert s.committed and len(s.changed) == SAMPLES
     assert open_index(s2.index.path).meta.chunker.endswith("tok=400/ov=40/strip=1")
 
 
@@ -358,7 +360,7 @@ def test_unreadable_folder_keeps_its_documents_until_it_is_readable_again() -> N
     try:
         r = _ingest_as_unprivileged(base, str(docs), "--index", str(index))
         assert r.returncode == 0, r.stderr
-        assert len(open_index(index).documents) == 7
+        assert len(open_index(index).documents) == SAMPLES + 2
         version = IndexStore(index).current_version()
 
         secret.chmod(0o000)
@@ -371,7 +373,7 @@ def test_unreadable_folder_keeps_its_documents_until_it_is_readable_again() -> N
         assert sorted(os.path.basename(x) for x in s["stale"]) == ["hidden.md", "other.md"]
         idx = open_index(index)
         docs_now = {d.source: d for d in idx.documents}
-        assert len(docs_now) == 7  # nothing lost
+        assert len(docs_now) == SAMPLES + 2  # nothing lost
         assert "permission denied" in docs_now["secret/hidden.md"].stale
         assert any("HP-9 needs 40 bar" in c.text for c in idx.chunks)
         assert IndexStore(index).current_version() != version  # the stale mark was written
@@ -382,7 +384,7 @@ def test_unreadable_folder_keeps_its_documents_until_it_is_readable_again() -> N
         r = _ingest_as_unprivileged(base, str(docs), "--index", str(index), "--json")
         assert r.returncode == 0, r.stderr
         assert [os.path.basename(x) for x in json.loads(r.stdout)["removed"]] == ["other.md"]
-        assert len(open_index(index).documents) == 6
+        assert len(open_index(index).documents) == SAMPLES + 1
     finally:
         secret.chmod(0o755)
         shutil.rmtree(base, ignore_errors=True)

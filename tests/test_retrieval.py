@@ -11,7 +11,7 @@ import pytest
 from conftest import MANUALS, app_settings
 
 from chatbot.lexical import tokenize
-from chatbot.retrieval import rrf
+from chatbot.retrieval import ranked, rrf
 from chatbot.wiring import build_app
 from core.errors import UserError
 
@@ -33,7 +33,7 @@ def test_tokenizer_keeps_codes_whole_and_in_parts() -> None:
 
 
 def test_rrf_prefers_agreement() -> None:
-    fused = rrf({"dense": [1, 2, 3], "lexical": [3, 9]}, {"dense": 1.0, "lexical": 1.0}, k=60)
+    fused = rrf({"dense": ranked([1, 2, 3]), "lexical": ranked([3, 9])}, {"dense": 1.0, "lexical": 1.0}, k=60)
     assert max(fused, key=lambda r: fused[r]) == 3
 
 
@@ -137,3 +137,55 @@ def test_new_index_version_is_picked_up_without_restart(tmp_path: Path, real_emb
     r = d.retriever.retrieve("What does fault M-42 mean on the mixer?")
     assert r.index_version != v1
     assert r.passages[0].chunk.source == "mixer.md"
+
+
+# ------------------------------------------------------------------ default settings, no side index
+@pytest.fixture(scope="module")
+def default_deps(sample_index: Path):
+    settings = app_settings(sample_index)
+    assert settings.retrieval.multilingual is False  # the defaults an admin gets
+    d = build_app(settings, with_llm=False)
+    yield d
+    d.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "source", "page"),
+    [
+        # no code to anchor on: the words must cross the language gap
+        ("Wie stark muss der Gurt des Förderbands gespannt werden?", "de", "CV-50_Conveyor_Manual.pdf", 3),
+        (
+            "¿Cuántos litros de aceite caben en el depósito hidráulico de la prensa?",
+            "es",
+            "HP-200_Hydraulic_Press_Manual.pdf",
+            3,
+        ),
+        ("压力机液压油箱的容量是多少升？", "zh", "HP-200_Hydraulic_Press_Manual.pdf", 3),
+    ],
+)
+def test_other_languages_find_the_english_page_with_default_settings(
+    default_deps, question: str, lang: str, source: str, page: int
+) -> None:
+    r = default_deps.retriever.retrieve(question)
+    assert r.lang == lang and r.query.english  # the dictionary rendering is part of what was searched
+    assert (source, page) in [(p.chunk.source, p.chunk.page_start) for p in r.passages], r.query.english
+
+
+def test_a_german_question_finds_the_german_manual(default_deps) -> None:
+    r = default_deps.retriever.retrieve(
+        "Wie oft muss das Filtervlies der Kühlschmierstoffanlage gewechselt werden?"
+    )
+    assert r.passages[0].chunk.source.startswith("KS-10_")
+    assert "500 Betriebsstunden" in r.passages[0].chunk.text
+
+
+def test_a_machine_that_is_not_in_the_index_is_declined(default_deps) -> None:
+    result = default_deps.answerer.answer("How do I descale the milk frother of the espresso machine?")
+    assert result.outcome == "not_in_manuals" and result.citations == []
+
+
+def test_a_weak_match_gets_the_closest_passages_not_a_refusal(default_deps) -> None:
+    """Related words but no page that answers it: shown as the closest passages."""
+    result = default_deps.answerer.answer("Can the conveyor belt run in reverse for cleaning?")
+    assert result.outcome in ("low_confidence", "answer")
+    assert result.passages and result.outcome != "not_in_manuals"

@@ -87,12 +87,15 @@ def render_answer(r: AnswerResult, msg: int) -> str:
             f'<a class="cite" href="#cite-{msg}-{s.n}">[{s.n}]</a></div>'
         )
     if r.abstained:
-        parts.append(f'<div class="abstain">{html.escape(r.answer)}</div>')
+        parts.append(f'<div class="abstain {r.outcome.replace("_", "-")}">{html.escape(r.answer)}</div>')
         if r.passages:
             chips = " ".join(
                 f'<a href="#cite-{msg}-{c.n}">[{c.n}] {html.escape(_where(c))}</a>' for c in r.passages[:3]
             )
-            parts.append(f'<div class="chips">Closest passages: {chips}</div>')
+            label = (
+                "Closest passages" if r.outcome == "low_confidence" else "Nearest passages (not an answer)"
+            )
+            parts.append(f'<div class="chips">{label}: {chips}</div>')
     else:
         parts.append(f'<div class="answer">{_linked(r.answer, msg)}</div>')
         if r.llm_error:

@@ -1,0 +1,280 @@
+"""``python -m chatbot.calibrate --set NAME=INDEX:QA[,QA...] [--set ...] [--fit-weights] [--out FILE]``
+
+Fits, on the *tune* half of every QA set (``qa.split_of``: a hash of the question id):
+
+1. with ``--fit-weights``, the fusion weights of the retrieval channels (printed, to copy into
+   the ``retrieval`` settings defaults), by a grid search that maximises hit@1 + hit@5 averaged
+   over the QA files (each file counts the same, whatever its size);
+2. the calibrated confidence (``chatbot/confidence.py``): a logistic regression over retrieval
+   features, labelled by "the top passage is on a gold page", over the answerable questions, the
+   unanswerable ones and every other set's answerable questions asked against this set's index
+   (questions about another manual: unanswerable here, for free); then the two outcome
+   thresholds. Written to ``--out`` (default: the file the app ships, chatbot/calibration.json).
+
+Prints tune and check figures per QA file. Deterministic: the same indexes and QA files give the
+same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import UserError
+from core.logs import setup_logging
+from core.settings import load_settings
+
+from .confidence import DEFAULT_FILE, FEATURES, Calibration, Evidence, evidence, fit_logistic
+from .qa import Question, Retrieved, first_hit_rank, load_qa, split_of
+from .query import Query
+from .retrieval import Channels, IndexState, Retriever
+from .wiring import AppDeps, build_app
+
+GRID = {
+    "dense": (0.5, 1.0, 1.5, 2.0),
+    "lexical": (0.0, 0.5, 1.0, 1.5),
+    "page": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "code_row": (1.0, 2.0),
+    "rrf_k": (5, 15, 30, 60),
+}
+# Targets of the outcome thresholds on the tune half (the issue's limits, with a margin)
+MAX_NOT_IN_MANUALS = 0.03  # answerable questions told "not in the manuals"
+MAX_ANSWERED_WRONG = 0.08  # answerable questions answered from a passage on no gold page
+MAX_FOREIGN_ANSWERED = 0.08  # unanswerable / other-manual questions given an answer
+
+
+@dataclass
+class Item:
+    """One question asked against one index, its channels computed once."""
+
+    set_name: str
+    file: str  # the QA file (or "foreign:<set>" for another set's questions)
+    q: Question
+    answerable: bool  # False for unanswerable and foreign questions
+    split: str
+    query: Query
+    state: IndexState
+    retriever: Retriever
+    deps: AppDeps
+    ch: Channels
+
+
+def _parse_set(spec: str) -> tuple[str, str, list[str]]:
+    try:
+        name, rest = spec.split("=", 1)
+        index, files = rest.split(":", 1)
+    except ValueError:
+        raise UserError(f"--set {spec!r}: expected NAME=INDEX:QA[,QA...]") from None
+    return name, index, [f for f in files.split(",") if f]
+
+
+def collect(sets: Sequence[tuple[str, str, list[str]]], config: str | None) -> list[Item]:
+    questions: dict[str, list[tuple[str, Question]]] = {}
+    for name, _, files in sets:
+        for f in files:
+            report = load_qa(f)
+            for err in report.errors:
+                print(f"warning: {err}", file=sys.stderr)
+            questions.setdefault(name, []).extend((f, q) for q in report.questions)
+    items: list[Item] = []
+    for name, index, _ in sets:
+        settings = load_settings(config, index={"path": index})
+        deps = build_app(settings, with_llm=False)
+        state = deps.handle.get()
+        asked: list[tuple[str, Question, bool]] = [(f, q, q.answerable) for f, q in questions[name]]
+        for other, qs in questions.items():
+            if other != name:  # another set's questions: about manuals not in this index
+                asked += [(f"foreign:{other}", q, False) for _, q in qs if q.answerable]
+        for f, q, answerable in asked:
+            query = deps.retriever.prepare(deps.answerer.understand(Query.parse(q.question)))
+            ch = deps.retriever.channels(state, query)
+            items.append(Item(name, f, q, answerable, split_of(q.id), query, state, deps.retriever, deps, ch))
+    return items
+
+
+def top_rank(item: Item, weights: dict[str, float], k: int) -> tuple[int | None, list[Any]]:
+    passages = item.retriever.fuse(item.state, item.ch, k, weights)
+    res = [Retrieved(p.chunk.source, tuple(p.chunk.pages)) for p in passages]
+    return (first_hit_rank(item.q, res) if item.answerable else None), passages
+
+
+def hits(items: Sequence[Item], weights: dict[str, float], k: int) -> dict[str, tuple[float, float, int]]:
+    """QA file -> (hit@1, hit@k, n) over the answerable questions."""
+    ranks: dict[str, list[int | None]] = defaultdict(list)
+    for it in items:
+        if it.answerable:
+            ranks[it.file].append(top_rank(it, weights, k)[0])
+    return {
+        f: (sum(r == 1 for r in rs) / len(rs), sum(r is not None for r in rs) / len(rs), len(rs))
+        for f, rs in ranks.items()
+    }
+
+
+def fit_weights(items: Sequence[Item], base: dict[str, float], k: int) -> dict[str, float]:
+    tune = [it for it in items if it.split == "tune" and it.answerable]
+    best: tuple[float, dict[str, float]] | None = None
+    for values in itertools.product(*GRID.values()):
+        w = {**base, **dict(zip(GRID, values, strict=True))}
+        h = hits(tune, w, k)
+        objective = sum(h1 + hk for h1, hk, _ in h.values()) / len(h)
+        if best is None or objective > best[0] + 1e-9:
+            best = (objective, w)
+    assert best is not None
+    return best[1]
+
+
+def features(items: Sequence[Item], weights: dict[str, float], k: int) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for it in items:
+        rank, passages = top_rank(it, weights, k)
+        exact = it.deps.answerer.exact_match(it.query, passages)
+        ev: Evidence = evidence(it.query, passages, it.state.lexical, exact)
+        xs.append(ev.vector())
+        ys.append(1.0 if rank == 1 else 0.0)
+    return np.array(xs), np.array(ys)
+
+
+def thresholds(
+    p: np.ndarray, y: np.ndarray, answerable: np.ndarray, group: Sequence[str]
+) -> tuple[float, float]:
+    """(answer_at, decline_below) on the tune half, holding every QA file (and every set of
+    foreign questions) to the limits on its own, so a small set is not outvoted by a large one:
+    decline only below the level that keeps answerable questions out of "not in the manuals";
+    answer only above the level where wrong answers and answers to unanswerable questions stay
+    within the limits."""
+    grid = np.round(np.linspace(0.0, 1.0, 201), 3)
+    ans = answerable.astype(bool)
+    groups = [np.array([g == name for g in group]) for name in sorted(set(group))]
+    decline_below = 0.0
+    for t in grid:
+        if all(np.mean(p[m & ans] < t) <= MAX_NOT_IN_MANUALS for m in groups if (m & ans).any()):
+            decline_below = float(t)
+    answer_at = 1.0
+    for t in grid[::-1]:
+        answered = p >= t
+        ok = all(
+            np.mean(answered[m & ans] & (y[m & ans] == 0)) <= MAX_ANSWERED_WRONG
+            for m in groups
+            if (m & ans).any()
+        ) and all(np.mean(answered[m & ~ans]) <= MAX_FOREIGN_ANSWERED for m in groups if (m & ~ans).any())
+        if not ok:
+            break
+        answer_at = float(t)
+    return answer_at, min(decline_below, answer_at)
+
+
+def report(items: Sequence[Item], cal: Calibration, weights: dict[str, float], k: int) -> None:
+    x, y = features(items, weights, k)
+    p = np.array([cal.probability(Evidence(dict(zip(FEATURES, row, strict=True)))) for row in x])
+    rows: dict[tuple[str, str], list[tuple[Item, float, float, int | None]]] = defaultdict(list)
+    for it, pi, yi in zip(items, p, y, strict=True):
+        rank = top_rank(it, weights, k)[0]
+        rows[(f"{it.set_name}: {it.file}", it.split)].append((it, float(pi), float(yi), rank))
+    print(
+        f"\n| set / QA file | half | n | hit@1 | hit@{k} | answered right | answered wrong | low confidence "
+        "| not in manuals | unanswerable not answered |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (name, split), group in sorted(rows.items()):
+        ans = [g for g in group if g[0].answerable]
+        un = [g for g in group if not g[0].answerable]
+
+        def share(sel: Sequence[Any], cond: Any) -> str:
+            return f"{sum(1 for g in sel if cond(g)) / len(sel):.3f}" if sel else "-"
+
+        print(
+            f"| {name} | {split} | {len(group)} | {share(ans, lambda g: g[3] == 1)} | "
+            f"{share(ans, lambda g: g[3] is not None)} | "
+            f"{share(ans, lambda g: cal.outcome(g[1]) == 'answer' and g[2] == 1)} | "
+            f"{share(ans, lambda g: cal.outcome(g[1]) == 'answer' and g[2] == 0)} | "
+            f"{share(ans, lambda g: cal.outcome(g[1]) == 'low_confidence')} | "
+            f"{share(ans, lambda g: cal.outcome(g[1]) == 'not_in_manuals')} | "
+            f"{share(un, lambda g: cal.outcome(g[1]) != 'answer')} |"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m chatbot.calibrate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        required=True,
+        metavar="NAME=INDEX:QA[,QA...]",
+        help="a QA set and its index (repeatable)",
+    )
+    ap.add_argument(
+        "--fit-weights",
+        action="store_true",
+        help="also fit the fusion weights (grid search on the tune half)",
+    )
+    ap.add_argument(
+        "--out", default=str(DEFAULT_FILE), help="where to write the calibration (default: the shipped file)"
+    )
+    ap.add_argument("--config", help="TOML settings file")
+    args = ap.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        setup_logging(settings.log_level, settings.log_format)
+        sets = [_parse_set(s) for s in args.set]
+        for _, index, files in sets:
+            for f in [index, *files]:
+                if not Path(f).exists():
+                    raise UserError(f"{f}: not found")
+        items = collect(sets, args.config)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    k = settings.retrieval.k
+    weights = items[0].retriever.weights()
+    if args.fit_weights:
+        weights = fit_weights(items, weights, k)
+        print("fitted fusion weights (tune half):", {n: weights[n] for n in GRID})
+    tune = [it for it in items if it.split == "tune"]
+    x, y = features(tune, weights, k)
+    coef, intercept, mean, scale = fit_logistic(x, y)
+    answerable = np.array([it.answerable for it in tune])
+    cal = Calibration(mean.tolist(), scale.tolist(), coef.tolist(), intercept, 1.0, 0.0)
+    p = np.array([cal.probability(Evidence(dict(zip(FEATURES, row, strict=True)))) for row in x])
+    cal.answer_at, cal.decline_below = thresholds(
+        p, y, answerable, [f"{it.set_name}:{it.file}" for it in tune]
+    )
+    cal.fitted = {
+        "weights": weights,
+        "embedding_model": items[0].deps.embedder.name,
+        "sets": {name: files for name, _, files in sets},
+        "tune_questions": len(tune),
+        "limits": {
+            "not_in_manuals": MAX_NOT_IN_MANUALS,
+            "answered_wrong": MAX_ANSWERED_WRONG,
+            "foreign_answered": MAX_FOREIGN_ANSWERED,
+        },
+    }
+    cal.mean = [round(v, 6) for v in cal.mean]
+    cal.scale = [round(v, 6) for v in cal.scale]
+    cal.coef = [round(v, 6) for v in cal.coef]
+    cal.intercept = round(cal.intercept, 6)
+    cal.save(args.out)
+    print("coefficients:", {f: round(c, 3) for f, c in zip(FEATURES, cal.coef, strict=True)})
+    print(
+        f"answer at p >= {cal.answer_at}, not in the manuals below {cal.decline_below}; written to {args.out}"
+    )
+    report(items, cal, weights, k)
+    for it in items:
+        it.deps.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
