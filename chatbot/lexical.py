@@ -185,11 +185,20 @@ class LexicalIndex:
         if not phrases:
             return []
         allowed = None if rows is None else set(int(r) for r in rows)
-        hits = [
-            i
-            for i, t in enumerate(self._flat)
-            if any(p in t for p in phrases) and (allowed is None or i in allowed)
-        ]
+        hits: list[int] = []
+        for p in phrases:
+            # only rows holding the phrase's rarest term can hold the phrase: BM25 finds them
+            # without reading every text (a linear scan cost 120 ms per phrase at 100k chunks)
+            terms = [t for t in tokenize(p) if t in self._df]
+            if tokenize(p) and not terms:
+                continue  # a term the index has never seen: the phrase is nowhere
+            if terms:
+                rarest = min(terms, key=lambda t: self._df[t])
+                cand = np.flatnonzero(self._bm25.get_scores([rarest]) > 0).tolist()
+            else:  # no indexable term (punctuation, stopwords only): read every text
+                cand = range(self.n)
+            hits += [i for i in cand if p in self._flat[i] and (allowed is None or i in allowed)]
+        hits = list(dict.fromkeys(hits))
         if len(hits) > 1:
             s = self.scores(query)
             hits.sort(key=lambda i: -s[i])

@@ -254,7 +254,11 @@ class Retriever:
             return query
         from .dictionary import to_english
 
-        english = to_english(query.standalone, query.lang, self.settings.dictionary_dir)
+        try:
+            english = to_english(query.standalone, query.lang, self.settings.dictionary_dir)
+        except Exception:  # a damaged dictionary file costs the rendering, never the question
+            log.exception("dictionary rendering failed for a %s question", query.lang)
+            return query
         return query.with_english(english) if english else query
 
     def weights(self) -> dict[str, float]:
