@@ -128,7 +128,9 @@ def hybrid_scaled(index: Path, n: int, repeat: int) -> list[dict]:
     while len(chunks) < n:
         take = base.chunks[: n - len(chunks)]
         chunks += [dataclasses.replace(c, source=f"copy{copy}/{c.source}") for c in take]
-        v = base.vectors[: len(take)] + rng.normal(0, 0.02, (len(take), base.vectors.shape[1])).astype(np.float32)
+        v = base.vectors[: len(take)] + rng.normal(0, 0.02, (len(take), base.vectors.shape[1])).astype(
+            np.float32
+        )
         vecs.append(v / np.linalg.norm(v, axis=1, keepdims=True))
         copy += 1
     vectors = np.ascontiguousarray(np.concatenate(vecs), dtype=np.float32)

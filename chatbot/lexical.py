@@ -196,7 +196,7 @@ class LexicalIndex:
                 rarest = min(terms, key=lambda t: self._df[t])
                 cand = np.flatnonzero(self._bm25.get_scores([rarest]) > 0).tolist()
             else:  # no indexable term (punctuation, stopwords only): read every text
-                cand = range(self.n)
+                cand = list(range(self.n))
             hits += [i for i in cand if p in self._flat[i] and (allowed is None or i in allowed)]
         hits = list(dict.fromkeys(hits))
         if len(hits) > 1:
