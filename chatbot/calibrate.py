@@ -42,7 +42,6 @@ GRID = {
     "dense": (0.5, 1.0, 1.5, 2.0),
     "lexical": (0.0, 0.5, 1.0, 1.5),
     "page": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
-    "code_row": (1.0, 2.0),
     "rrf_k": (5, 15, 30, 60),
 }
 # Targets of the outcome thresholds on the tune half (the limits, with a margin)
