@@ -103,7 +103,7 @@ class Answerer:
         exact = self.exact_match(r.query, r.passages)
         ev = evidence(r.query, r.passages, self.retriever.handle.get().lexical, exact)
         p = self.calibration.probability(ev)
-        outcome = self.calibration.outcome(p)
+        outcome = self.calibration.outcome(p, ev)
         if exact and outcome == "not_in_manuals":
             outcome = "low_confidence"
         return p, outcome

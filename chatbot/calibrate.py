@@ -45,7 +45,7 @@ GRID = {
     "rrf_k": (5, 15, 30, 60),
 }
 # Targets of the outcome thresholds on the tune half (the issue's limits, with a margin)
-MAX_NOT_IN_MANUALS = 0.03  # answerable questions told "not in the manuals"
+MAX_NOT_IN_MANUALS = 0.05  # answerable questions told "not in the manuals" (per QA file: 1 of 33 is 3%)
 MAX_ANSWERED_WRONG = 0.08  # answerable questions answered from a passage on no gold page
 MAX_FOREIGN_ANSWERED = 0.08  # unanswerable / other-manual questions given an answer
 
@@ -86,7 +86,7 @@ def collect(sets: Sequence[tuple[str, str, list[str]]], config: str | None) -> l
     items: list[Item] = []
     for name, index, _ in sets:
         settings = load_settings(config, index={"path": index})
-        deps = build_app(settings, with_llm=False)
+        deps = build_app(settings, with_llm=False, calibration=Calibration.neutral())
         state = deps.handle.get()
         asked: list[tuple[str, Question, bool]] = [(f, q, q.answerable) for f, q in questions[name]]
         for other, qs in questions.items():
@@ -142,19 +142,24 @@ def features(items: Sequence[Item], weights: dict[str, float], k: int) -> tuple[
 
 
 def thresholds(
-    p: np.ndarray, y: np.ndarray, answerable: np.ndarray, group: Sequence[str]
+    p: np.ndarray, y: np.ndarray, answerable: np.ndarray, group: Sequence[str], can_decline: np.ndarray
 ) -> tuple[float, float]:
     """(answer_at, decline_below) on the tune half, holding every QA file (and every set of
     foreign questions) to the limits on its own, so a small set is not outvoted by a large one:
     decline only below the level that keeps answerable questions out of "not in the manuals";
     answer only above the level where wrong answers and answers to unanswerable questions stay
     within the limits."""
-    grid = np.round(np.linspace(0.0, 1.0, 201), 3)
+    # fine steps near 0: questions about other manuals sit at p < 0.001
+    grid = np.unique(np.round(np.concatenate([np.linspace(0.0, 1.0, 201), np.geomspace(1e-4, 0.1, 31)]), 5))
     ans = answerable.astype(bool)
     groups = [np.array([g == name for g in group]) for name in sorted(set(group))]
     decline_below = 0.0
-    for t in grid:
-        if all(np.mean(p[m & ans] < t) <= MAX_NOT_IN_MANUALS for m in groups if (m & ans).any()):
+    for t in grid:  # "not in the manuals" is only ever said where can_decline (Calibration.outcome)
+        if all(
+            np.mean((p[m & ans] < t) & can_decline[m & ans]) <= MAX_NOT_IN_MANUALS
+            for m in groups
+            if (m & ans).any()
+        ):
             decline_below = float(t)
     answer_at = 1.0
     for t in grid[::-1]:
@@ -172,11 +177,14 @@ def thresholds(
 
 def report(items: Sequence[Item], cal: Calibration, weights: dict[str, float], k: int) -> None:
     x, y = features(items, weights, k)
-    p = np.array([cal.probability(Evidence(dict(zip(FEATURES, row, strict=True)))) for row in x])
-    rows: dict[tuple[str, str], list[tuple[Item, float, float, int | None]]] = defaultdict(list)
-    for it, pi, yi in zip(items, p, y, strict=True):
+    rows: dict[tuple[str, str], list[tuple[Item, str, float, int | None]]] = defaultdict(list)
+    for it, xi, yi in zip(items, x, y, strict=True):
+        ev = Evidence(dict(zip(FEATURES, xi, strict=True)))
+        outcome = cal.outcome(cal.probability(ev), ev)
+        if ev.values["exact_code_or_phrase"] and outcome == "not_in_manuals":
+            outcome = "low_confidence"  # as the answerer decides
         rank = top_rank(it, weights, k)[0]
-        rows[(f"{it.set_name}: {it.file}", it.split)].append((it, float(pi), float(yi), rank))
+        rows[(f"{it.set_name}: {it.file}", it.split)].append((it, outcome, float(yi), rank))
     print(
         f"\n| set / QA file | half | n | hit@1 | hit@{k} | answered right | answered wrong | low confidence "
         "| not in manuals | unanswerable not answered |"
@@ -192,11 +200,11 @@ def report(items: Sequence[Item], cal: Calibration, weights: dict[str, float], k
         print(
             f"| {name} | {split} | {len(group)} | {share(ans, lambda g: g[3] == 1)} | "
             f"{share(ans, lambda g: g[3] is not None)} | "
-            f"{share(ans, lambda g: cal.outcome(g[1]) == 'answer' and g[2] == 1)} | "
-            f"{share(ans, lambda g: cal.outcome(g[1]) == 'answer' and g[2] == 0)} | "
-            f"{share(ans, lambda g: cal.outcome(g[1]) == 'low_confidence')} | "
-            f"{share(ans, lambda g: cal.outcome(g[1]) == 'not_in_manuals')} | "
-            f"{share(un, lambda g: cal.outcome(g[1]) != 'answer')} |"
+            f"{share(ans, lambda g: g[1] == 'answer' and g[2] == 1)} | "
+            f"{share(ans, lambda g: g[1] == 'answer' and g[2] == 0)} | "
+            f"{share(ans, lambda g: g[1] == 'low_confidence')} | "
+            f"{share(ans, lambda g: g[1] == 'not_in_manuals')} | "
+            f"{share(un, lambda g: g[1] != 'answer')} |"
         )
 
 
@@ -246,8 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     answerable = np.array([it.answerable for it in tune])
     cal = Calibration(mean.tolist(), scale.tolist(), coef.tolist(), intercept, 1.0, 0.0)
     p = np.array([cal.probability(Evidence(dict(zip(FEATURES, row, strict=True)))) for row in x])
+    same_language = x[:, FEATURES.index("same_language")] > 0
     cal.answer_at, cal.decline_below = thresholds(
-        p, y, answerable, [f"{it.set_name}:{it.file}" for it in tune]
+        p, y, answerable, [f"{it.set_name}:{it.file}" for it in tune], same_language
     )
     cal.fitted = {
         "weights": weights,

@@ -9,7 +9,10 @@ answers the question. Two thresholds from the same fit give the outcome:
 
 * ``answer``          p >= answer_at
 * ``low_confidence``  decline_below <= p < answer_at: the closest passages, shown as such
-* ``not_in_manuals``  p < decline_below: only when confident that nothing relevant exists
+* ``not_in_manuals``  p < decline_below: only when confident that nothing relevant exists,
+  and never for a question in another language than the passages it found: there the words
+  cannot match word for word (the dictionary rendering is partial), so their absence is weak
+  evidence, and the closest passages are shown instead
 
 The fitted model is a small JSON file shipped with the package (``calibration.json``); it names
 the fusion weights and embedding model it was fitted with, and the app warns when they differ.
@@ -27,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .language import detect
 from .lexical import LexicalIndex, tokenize
 from .query import Query
 
@@ -42,7 +46,7 @@ FEATURES = (
     "exact_code_or_phrase",
     "dense_lexical_agree",
     "page_rank_top1",
-    "english",
+    "same_language",
 )
 
 
@@ -63,6 +67,11 @@ def _coverage(query_tokens: dict[str, float], passage: str) -> float:
     have = set(tokenize(passage))
     total = sum(query_tokens.values())
     return sum(w for t, w in query_tokens.items() if t in have) / total if total else 0.0
+
+
+def passage_language(text: str) -> str:
+    """The language a passage is written in (its first 400 characters are enough)."""
+    return detect(text[:400])
 
 
 def evidence(query: Query, passages: Sequence[Any], lexical: LexicalIndex, exact: bool) -> Evidence:
@@ -86,7 +95,10 @@ def evidence(query: Query, passages: Sequence[Any], lexical: LexicalIndex, exact
             if ranks.get("dense", 99) <= 5 and min(ranks.get("lexical", 99), ranks.get("page", 99)) <= 5
             else 0.0,
             "page_rank_top1": 1.0 / ranks["page"] if "page" in ranks else 0.0,
-            "english": 1.0 if query.lang == "en" else 0.0,
+            # a question in the language of the passage it found: words can match word for word
+            "same_language": 1.0
+            if first is not None and passage_language(first.chunk.text) == query.lang
+            else 0.0,
         }
     )
 
@@ -109,10 +121,19 @@ class Calibration:
         z = float(x @ np.array(self.coef)) + self.intercept
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
-    def outcome(self, p: float) -> str:
+    def outcome(self, p: float, ev: Evidence | None = None) -> str:
         if p >= self.answer_at:
             return "answer"
-        return "low_confidence" if p >= self.decline_below else "not_in_manuals"
+        if p >= self.decline_below or (ev is not None and not ev.values["same_language"]):
+            return "low_confidence"
+        return "not_in_manuals"
+
+    @classmethod
+    def neutral(cls) -> Calibration:
+        """Confidence 0.5 whatever was found: what ``python -m chatbot.calibrate`` runs the app
+        with while it fits the real one (so a stale or damaged file cannot stop a re-fit)."""
+        n = len(FEATURES)
+        return cls([0.0] * n, [1.0] * n, [0.0] * n, 0.0, answer_at=0.5, decline_below=0.0)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1, sort_keys=True) + "\n", encoding="utf-8")

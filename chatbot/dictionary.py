@@ -30,7 +30,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -709,6 +709,7 @@ class _Ctx:
     lang: str
     stop: frozenset[str]
     vocab: frozenset[str] = frozenset()
+    prefer: Callable[[str], bool] | None = None  # whether a gloss is worded like the manuals
 
 
 def _cognate(ctx: _Ctx, w: str) -> str | None:
@@ -782,7 +783,16 @@ def _split_compound(ctx: _Ctx, w: str, depth: int = 0) -> list[str] | None:
 
 
 def _senses(ctx: _Ctx, key: str, limit: int = MAX_SENSES) -> list[str]:
-    return list(ctx.g.lookup(key)[:limit])
+    return _choose(ctx, ctx.g.lookup(key), limit)
+
+
+def _choose(ctx: _Ctx, glosses: Sequence[str], limit: int) -> list[str]:
+    """The best ``limit`` glosses; with ``prefer`` (the index's own vocabulary), the senses the
+    manuals actually use come first ("Band" -> "belt" before "ribbon", "volume")."""
+    if ctx.prefer is None:
+        return list(glosses[:limit])
+    used = [g for g in glosses if ctx.prefer(g)]
+    return (used or list(glosses))[:limit]
 
 
 def _translate_word(ctx: _Ctx, w: str, name: bool = False) -> tuple[list[str], bool]:
@@ -896,7 +906,7 @@ def _translate_zh(ctx: _Ctx, text: str) -> tuple[list[str], int]:
             senses = ctx.g.lookup(piece)
             if senses:
                 known += 1
-                out.extend(senses[: 1 if n == 1 else MAX_SENSES])
+                out.extend(_choose(ctx, senses, 1 if n == 1 else MAX_SENSES))
     latin, _ = _translate_plain(text[pos:])
     out.extend(latin)
     return out, known
@@ -918,17 +928,23 @@ def _dedupe(words: Iterable[str]) -> list[str]:
     return out
 
 
-def to_english(text: str, lang: str, directory: str | os.PathLike[str] | None = None) -> str:
+def to_english(
+    text: str,
+    lang: str,
+    directory: str | os.PathLike[str] | None = None,
+    prefer: Callable[[str], bool] | None = None,
+) -> str:
     """English keywords for a question in ``lang`` ("" without a dictionary or when the
     dictionary knew none of its words). Codes, numbers and unknown (product) names stay as
-    they are."""
+    they are. ``prefer(gloss)`` says whether the manuals use a gloss's words: those senses are
+    chosen first."""
     if lang == "en" or lang not in LANGUAGES or not text.strip():
         return ""
     g = glossary(lang, directory)
     if g is None:
         return ""
     vocab = english_vocabulary(directory) if lang in _COGNATES else frozenset()
-    ctx = _Ctx(g, lang, _STOP.get(lang, frozenset()), vocab)
+    ctx = _Ctx(g, lang, _STOP.get(lang, frozenset()), vocab, prefer)
     words, known = _translate_zh(ctx, text) if lang == "zh" else _translate_latin(ctx, text)
     if not known:
         return ""

@@ -247,6 +247,7 @@ def outcomes(rows: Sequence[Row]) -> dict[str, Any]:
         "low_confidence": share(ans, lambda r: r.outcome == "low_confidence"),
         "not_in_manuals": share(ans, lambda r: r.outcome == "not_in_manuals"),
         "unanswerable_not_answered": share(un, lambda r: r.outcome != "answer"),
+        "unanswerable_not_in_manuals": share(un, lambda r: r.outcome == "not_in_manuals"),
     }
 
 
@@ -294,7 +295,7 @@ def print_table(summary: dict[str, Any]) -> None:
     if sets:
         print(
             f"\n| QA file | half | n | hit@1 | hit@{k} | answered right | answered wrong | low confidence "
-            "| not in manuals | unanswerable not answered |"
+            "| not in manuals | unanswerable not answered (of which: not in manuals) |"
         )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for name, halves in sets.items():
@@ -308,10 +309,12 @@ def print_table(summary: dict[str, Any]) -> None:
                         "answered_wrong",
                         "low_confidence",
                         "not_in_manuals",
-                        "unanswerable_not_answered",
                     )
                 ]
-                print(f"| {name} | {half} | {v['n']} | " + " | ".join(cells) + " |")
+                un = f(v["unanswerable_not_answered"])
+                if v["unanswerable_not_in_manuals"] is not None:
+                    un += f" ({f(v['unanswerable_not_in_manuals'])})"
+                print(f"| {name} | {half} | {v['n']} | " + " | ".join([*cells, un]) + " |")
     a = summary.get("answers")
     if a:
         print("\nanswers:")

@@ -24,7 +24,7 @@ from index import IndexStore, LoadedIndex, open_index
 from index.embeddings import Embedder
 from index.types import Chunk
 
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, tokenize
 from .query import Query
 
 log = logging.getLogger(__name__)
@@ -254,8 +254,14 @@ class Retriever:
             return query
         from .dictionary import to_english
 
+        lexical = self.handle.get().lexical
+
+        def used_in_manuals(gloss: str) -> bool:
+            toks = tokenize(gloss)
+            return bool(toks) and all(lexical.known(t) for t in toks)
+
         try:
-            english = to_english(query.standalone, query.lang, self.settings.dictionary_dir)
+            english = to_english(query.standalone, query.lang, self.settings.dictionary_dir, used_in_manuals)
         except Exception:  # a damaged dictionary file costs the rendering, never the question
             log.exception("dictionary rendering failed for a %s question", query.lang)
             return query

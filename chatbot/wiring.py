@@ -80,9 +80,16 @@ def load_multilingual(settings: Settings) -> Embedder | None:
     return load_multilingual_embedder(settings)
 
 
-def build_app(settings: Settings, *, with_llm: bool = True, llm: LLM | None = None) -> AppDeps:
+def build_app(
+    settings: Settings,
+    *,
+    with_llm: bool = True,
+    llm: LLM | None = None,
+    calibration: Calibration | None = None,
+) -> AppDeps:
     """Every component, built once. ``llm`` replaces the configured model (a test double such as
-    ``FunctionLLM``, or any object with the ``LLM`` protocol); ``with_llm=False`` runs without one."""
+    ``FunctionLLM``, or any object with the ``LLM`` protocol); ``with_llm=False`` runs without one;
+    ``calibration`` replaces the configured confidence file."""
     embedder = load_embedder(spec_from_settings(settings.embedding))
     ml = load_multilingual(settings)
     handle = IndexHandle(
@@ -107,8 +114,9 @@ def build_app(settings: Settings, *, with_llm: bool = True, llm: LLM | None = No
         style = "quote-first" if small else "generate"
     # The 135M model reads a long prompt slowly (time to first token) and gains nothing from more sources.
     prompt_passages = min(settings.retrieval.k, settings.llm.embedded_prompt_passages) if small else None
-    calibration = Calibration.load(settings.retrieval.calibration_file or DEFAULT_CALIBRATION)
-    _check_calibration(calibration, retriever, embedder)
+    if calibration is None:
+        calibration = Calibration.load(settings.retrieval.calibration_file or DEFAULT_CALIBRATION)
+        _check_calibration(calibration, retriever, embedder)
     answerer = Answerer(
         retriever, llm, settings, style=style, prompt_passages=prompt_passages, calibration=calibration
     )

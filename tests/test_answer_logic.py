@@ -173,6 +173,14 @@ def _not_in_manuals(r: AnswerResult, llm: FunctionLLM) -> None:
     assert r.answer == "The manuals I have do not cover this."
 
 
+def _other_language_gets_the_closest_passages(r: AnswerResult, llm: FunctionLLM) -> None:
+    # the words of a German question cannot match the English manual word for word: their absence
+    # is no evidence that the manual does not cover it
+    assert r.outcome == "low_confidence" and r.passages
+    assert [c for c in llm.calls if not c.system.startswith("Translate")] == []  # only asked to translate
+    assert "nächstliegenden Stellen" in r.answer
+
+
 def _named_code_is_never_not_in_manuals(r: AnswerResult, llm: FunctionLLM) -> None:
     assert r.outcome == "low_confidence" and "E-201" in r.passages[0].text
 
@@ -255,6 +263,13 @@ CASES = [
         "How long is the warranty on this machine?",
         "anything",
         _not_in_manuals,
+        kw={"confidence": 0.01},
+    ),
+    Case(
+        "a question in another language than the manual: the closest passages, not a refusal",
+        "Wie lange gilt die Garantie für diese Maschine?",
+        "anything",
+        _other_language_gets_the_closest_passages,
         kw={"confidence": 0.01},
     ),
     Case(
