@@ -100,11 +100,15 @@ class Answerer:
         passages are shown as the closest ones."""
         if not r.passages:
             return 0.0, "not_in_manuals"
-        exact = self.exact_match(r.query, r.passages)
-        ev = evidence(r.query, r.passages, self.retriever.handle.get().lexical, exact)
+        ev = evidence(
+            r.query,
+            r.passages,
+            self.retriever.handle.get().lexical,
+            self.exact_match(r.query, r.passages[:1]),
+        )
         p = self.calibration.probability(ev)
         outcome = self.calibration.outcome(p, ev)
-        if exact and outcome == "not_in_manuals":
+        if outcome == "not_in_manuals" and self.exact_match(r.query, r.passages):
             outcome = "low_confidence"
         return p, outcome
 
@@ -143,6 +147,13 @@ class Answerer:
         if outcome != "answer":
             self._abstain(result, outcome, "low retrieval confidence")
             result.grounding["top_dense"] = round(r.top_dense, 4)
+            if outcome == "low_confidence":
+                # the closest passage's best lines, under the caveat: an operator reads the line at
+                # once instead of opening passages, and is told it may not be the answer
+                flags = [screen(p.chunk.text) for p in r.passages]
+                lead = _Lead.pick(query, r.passages, flags)
+                if lead.text:
+                    result.answer += "\n" + lead.text
         else:
             # Manual text is data: a passage the injection screen flags is shown with a warning but is
             # never quoted as the answer, never given to the model and never supports a sentence.

@@ -42,6 +42,7 @@ GRID = {
     "dense": (0.5, 1.0, 1.5, 2.0),
     "lexical": (0.0, 0.5, 1.0, 1.5),
     "page": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "code_row": (0.0, 0.25, 0.5, 1.0),
     "rrf_k": (5, 15, 30, 60),
 }
 # Targets of the outcome thresholds on the tune half (the issue's limits, with a margin)
@@ -130,15 +131,20 @@ def fit_weights(items: Sequence[Item], base: dict[str, float], k: int) -> dict[s
     return best[1]
 
 
-def features(items: Sequence[Item], weights: dict[str, float], k: int) -> tuple[np.ndarray, np.ndarray]:
+def features(
+    items: Sequence[Item], weights: dict[str, float], k: int
+) -> tuple[np.ndarray, np.ndarray, list[bool]]:
+    """(features, label "the top passage is on a gold page", a named code or quoted phrase is in a top passage)."""
     xs, ys = [], []
+    anywhere: list[bool] = []
     for it in items:
         rank, passages = top_rank(it, weights, k)
-        exact = it.deps.answerer.exact_match(it.query, passages)
+        exact = it.deps.answerer.exact_match(it.query, passages[:1])
         ev: Evidence = evidence(it.query, passages, it.state.lexical, exact)
         xs.append(ev.vector())
+        anywhere.append(it.deps.answerer.exact_match(it.query, passages))
         ys.append(1.0 if rank == 1 else 0.0)
-    return np.array(xs), np.array(ys)
+    return np.array(xs), np.array(ys), anywhere
 
 
 def thresholds(
@@ -176,12 +182,12 @@ def thresholds(
 
 
 def report(items: Sequence[Item], cal: Calibration, weights: dict[str, float], k: int) -> None:
-    x, y = features(items, weights, k)
+    x, y, anywhere = features(items, weights, k)
     rows: dict[tuple[str, str], list[tuple[Item, str, float, int | None]]] = defaultdict(list)
-    for it, xi, yi in zip(items, x, y, strict=True):
+    for it, xi, yi, exact in zip(items, x, y, anywhere, strict=True):
         ev = Evidence(dict(zip(FEATURES, xi, strict=True)))
         outcome = cal.outcome(cal.probability(ev), ev)
-        if ev.values["exact_code_or_phrase"] and outcome == "not_in_manuals":
+        if exact and outcome == "not_in_manuals":
             outcome = "low_confidence"  # as the answerer decides
         rank = top_rank(it, weights, k)[0]
         rows[(f"{it.set_name}: {it.file}", it.split)].append((it, outcome, float(yi), rank))
@@ -249,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         weights = fit_weights(items, weights, k)
         print("fitted fusion weights (tune half):", {n: weights[n] for n in GRID})
     tune = [it for it in items if it.split == "tune"]
-    x, y = features(tune, weights, k)
+    x, y, _ = features(tune, weights, k)
     coef, intercept, mean, scale = fit_logistic(x, y)
     answerable = np.array([it.answerable for it in tune])
     cal = Calibration(mean.tolist(), scale.tolist(), coef.tolist(), intercept, 1.0, 0.0)

@@ -43,7 +43,7 @@ FEATURES = (
     "coverage_top1",
     "coverage_top3_max",
     "unknown_terms",
-    "exact_code_or_phrase",
+    "exact_in_top1",
     "dense_lexical_agree",
     "page_rank_top1",
     "same_language",
@@ -75,7 +75,8 @@ def passage_language(text: str) -> str:
 
 
 def evidence(query: Query, passages: Sequence[Any], lexical: LexicalIndex, exact: bool) -> Evidence:
-    """Features of a retrieval result (``passages``: the fused top, best first)."""
+    """Features of a retrieval result (``passages``: the fused top, best first; ``exact``: the top
+    passage holds a specific code the question names, or a phrase it quotes, verbatim)."""
     toks = dict.fromkeys(tokenize(query.search_text))
     weights = {t: lexical.idf(t) for t in toks}
     unknown = sum(1 for t in toks if not lexical.known(t)) / len(toks) if toks else 1.0
@@ -90,7 +91,7 @@ def evidence(query: Query, passages: Sequence[Any], lexical: LexicalIndex, exact
             "coverage_top1": covs[0] if covs else 0.0,
             "coverage_top3_max": max(covs, default=0.0),
             "unknown_terms": unknown,
-            "exact_code_or_phrase": 1.0 if exact else 0.0,
+            "exact_in_top1": 1.0 if exact else 0.0,
             "dense_lexical_agree": 1.0
             if ranks.get("dense", 99) <= 5 and min(ranks.get("lexical", 99), ranks.get("page", 99)) <= 5
             else 0.0,

@@ -198,8 +198,9 @@ def summarize(rows: Sequence[Row], k: int, answers: bool) -> dict[str, Any]:
         "retrieval_ms_p95": pct(lat, 95),
     }
     if answers:
-        recalls = [r.must_recall for r in ans if r.must_recall is not None and not r.abstained]
-        recalls_all = [r.must_recall if not r.abstained else 0.0 for r in ans if r.must_recall is not None]
+        # of the text the operator reads: a low-confidence reply quotes the closest lines under its caveat
+        recalls = [r.must_recall for r in ans if r.must_recall is not None and r.outcome == "answer"]
+        recalls_all = [r.must_recall for r in ans if r.must_recall is not None]
         cited = sum(len(r.cited) for r in rows if r.q.answerable)
         ttft = [r.ttft_ms for r in rows if r.ttft_ms is not None]
         first = [r.first_text_ms for r in rows if r.first_text_ms is not None]

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.grammar import ROW_HEAD
+
 # a "word" may hold inner punctuation used in codes: error:24, E-107, P9.01, $32, HOME_OFFSET
 _TOKEN = re.compile(r"\$?[\w]+(?:[:\-./][\w]+)*", re.UNICODE)
 _PARTS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -125,6 +127,11 @@ class LexicalIndex:
 
         self._flat = [_WS.sub(" ", t.lower()) for t in texts]
         self._df_cache: dict[str, int] = {}
+        # codes that begin a line (a fault table row, a parameter entry): "e-107", "al-01", "$32", "p9.01"
+        self._row_heads: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            for m in ROW_HEAD.finditer(t):
+                self._row_heads.setdefault(m.group(1).lower(), []).append(i)
         self.n = len(texts)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
         tokens = [tokenize(t) or ["\u0000"] for t in texts]
@@ -161,6 +168,17 @@ class LexicalIndex:
             n = sum(1 for t in self._flat if code in t)
             self._df_cache[code] = n
         return n <= max(8, 0.02 * self.n) and n <= max(1, 0.25 * self.n)  # one chunk of a tiny index counts
+
+    def code_rows(self, codes: Sequence[str], query: str, rows: np.ndarray | None = None) -> list[int]:
+        """Rows where a code the question names begins a line (the table row that defines it),
+        best BM25 for ``query`` first."""
+        allowed = None if rows is None else {int(r) for r in rows}
+        hits = list(dict.fromkeys(i for c in codes for i in self._row_heads.get(c, [])))
+        hits = [i for i in hits if allowed is None or i in allowed]
+        if len(hits) > 1:
+            s = self.scores(query)
+            hits.sort(key=lambda i: -s[i])
+        return hits
 
     def phrase_rows(self, phrases: Sequence[str], query: str, rows: np.ndarray | None = None) -> list[int]:
         """Rows containing a phrase the question quotes verbatim, best BM25 for ``query`` first."""

@@ -275,6 +275,7 @@ class Retriever:
             "page": s.page_weight,
             "multilingual": s.multilingual_weight,
             "phrase": s.phrase_weight,
+            "code_row": s.code_row_weight,
             "rrf_k": s.rrf_k,  # not a channel: the fusion constant, fitted with the weights
         }
 
@@ -296,6 +297,9 @@ class Retriever:
         phrase = state.lexical.phrase_rows(query.phrases, text, rows)[:n]
         if phrase:  # text the question quotes, found verbatim (a pasted error message)
             rankings["phrase"] = ranked(phrase)
+        code_rows = state.lexical.code_rows(query.codes, text, rows)[:n]
+        if code_rows:  # a row that begins with the fault code / parameter the question names
+            rankings["code_row"] = ranked(code_rows)
         if query.lang != "en" and self.ml_embedder is not None and state.ml_vectors is not None:
             t = time.perf_counter()
             mq = self.ml_embedder.embed_query(text)

@@ -120,6 +120,12 @@ class RetrievalSettings(Section):
         ge=0,
         description="Weight of the exact-phrase ranking (text the question quotes, e.g. a pasted error).",
     )
+    code_row_weight: float = Field(
+        0.25,
+        ge=0,
+        description="Weight of the ranking of rows that begin with a code the question names (E-107): a "
+        "tie-breaker that puts a fault table's own row first.",
+    )
     multilingual_weight: float = Field(
         1.0, ge=0, description="Weight of the cross-lingual dense ranking (non-English questions only)."
     )

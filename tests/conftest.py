@@ -117,11 +117,26 @@ def llm_server():
     server.stop()
 
 
-def app_settings(index: Path, base_url: str | None = None, **llm: object) -> Settings:
+def confident_calibration(folder: Path) -> Path:
+    """A confidence file that always answers: for tests whose subject is what happens after
+    retrieval (a model that fails, an index swap), not the shipped, fitted confidence (that one
+    is tested in test_calibrate.py and test_retrieval.py)."""
+    from chatbot.confidence import FEATURES, Calibration
+
+    f = Path(folder) / "always-answer-calibration.json"
+    n = len(FEATURES)
+    Calibration([0.0] * n, [1.0] * n, [0.0] * n, 10.0, answer_at=0.5, decline_below=0.0).save(f)
+    return f
+
+
+def app_settings(
+    index: Path, base_url: str | None = None, *, confident: bool = False, **llm: object
+) -> Settings:
     return load_settings(
         None,
         index={"path": str(index)},
         llm={"base_url": base_url, **llm} if base_url else (llm or None),
+        retrieval={"calibration_file": str(confident_calibration(Path(index).parent))} if confident else None,
     )
 
 

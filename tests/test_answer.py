@@ -170,6 +170,7 @@ def test_server_down_still_gives_passages(sample_index: Path) -> None:
         connect_timeout_seconds=0.5,
         model="x",
         answer_style="generate",
+        confident=True,
     )
     d = build_app(settings)
     r = d.answerer.answer("What does E-107 mean?")

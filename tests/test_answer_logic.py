@@ -165,7 +165,9 @@ def _not_asked_in_other_language(r: AnswerResult, llm: FunctionLLM) -> None:
 def _low_confidence(r: AnswerResult, llm: FunctionLLM) -> None:
     assert r.outcome == "low_confidence" and r.abstained and llm.calls == []
     assert r.passages  # the closest passages are still shown, said to be only the closest
-    assert "closest passages" in r.answer and "do not cover" not in r.answer
+    caveat, _, quote = r.answer.partition("\n")
+    assert "closest passages" in caveat and "do not cover" not in r.answer
+    assert quote.startswith("“") and quote.endswith("]")  # the closest lines, quoted and numbered
 
 
 def _not_in_manuals(r: AnswerResult, llm: FunctionLLM) -> None:

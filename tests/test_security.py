@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from conftest import HASH_ENV, MANUALS, REPO, SHOTS, UIProcess, make_settings
+from conftest import HASH_ENV, MANUALS, REPO, SHOTS, UIProcess, confident_calibration, make_settings
 
 from ui.security import ClientAddress, SecurityHeaders, content_disposition, merge_csp
 
@@ -73,6 +73,8 @@ def app(tmp_path_factory: pytest.TempPathFactory, real_embedder):
         "OPASSIST_UI__CACHE_DIR": str(root / "cache"),
         "OPASSIST_UI__RATE_BURST": "100",
         "OPASSIST_RETRIEVAL__RELOAD_SECONDS": "0.5",
+        # the subject here is what happens after retrieval: every question is answered
+        "OPASSIST_RETRIEVAL__CALIBRATION_FILE": str(confident_calibration(root)),
     }
     proc = UIProcess(settings.index.path, env, root / "ui.log")
     yield {"url": proc.url, "proc": proc, "root": root, "docs": docs, "settings": settings, "tmp": tmp}

@@ -236,7 +236,10 @@ def test_healthz_and_hot_reload_of_a_new_index_version(ui, real_embedder) -> Non
     run_ingest([ui["docs"]], ui["settings"], embedder=real_embedder)
     time.sleep(1.0)
     h2 = httpx.get(ui["url"] + "/healthz").json()
-    assert h2["index"]["version"] != h1["index"]["version"] and h2["index"]["documents"] == 6
+    assert (
+        h2["index"]["version"] != h1["index"]["version"]
+        and h2["index"]["documents"] == len(list(MANUALS.iterdir())) + 1
+    )
 
 
 def test_only_indexed_files_are_served(ui) -> None:
@@ -303,7 +306,7 @@ def test_twenty_parallel_sessions_each_get_their_own_answer(ui) -> None:
         results = list(pool.map(one, enumerate(codes)))
     assert len(results) == 20
     for code, out in results:
-        assert not out["abstained"], code
+        assert out["outcome"] != "not_in_manuals", code  # an answer, or the closest lines quoted
         assert code in out["answer"] or any(code in c["text"] for c in out["citations"]), (
             code,
             out["answer"][:200],
