@@ -106,7 +106,7 @@ class EmbeddedServer:
             "true",
         ]
 
-    def _spawn(self, timeout: float) -> None:
+    def _spawn(self, timeout: float, restart: bool = False) -> None:
         proc = subprocess.Popen(
             self._command(),
             stdout=subprocess.PIPE,
@@ -115,6 +115,8 @@ class EmbeddedServer:
             preexec_fn=_die_with_parent,
         )
         self.proc = proc
+        if restart:  # counted with the new pid, so /healthz never shows one without the other
+            self.restarts += 1
         threading.Thread(target=self._drain, args=(proc,), name="llm-server-output", daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -171,8 +173,7 @@ class EmbeddedServer:
                     with self._lock:
                         if self._stopping.is_set():
                             return
-                        self._spawn(timeout=60.0)
-                    self.restarts += 1
+                        self._spawn(timeout=60.0, restart=True)
                     backoff = 1.0
                     break
                 except LLMError as exc:
