@@ -87,7 +87,8 @@ def render_answer(r: AnswerResult, msg: int) -> str:
             f'<a class="cite" href="#cite-{msg}-{s.n}">[{s.n}]</a></div>'
         )
     if r.abstained:
-        parts.append(f'<div class="abstain {r.outcome.replace("_", "-")}">{html.escape(r.answer)}</div>')
+        # low confidence: the caveat, then the closest lines quoted with their [n] link
+        parts.append(f'<div class="abstain {r.outcome.replace("_", "-")}">{_linked(r.answer, msg)}</div>')
         if r.passages:
             chips = " ".join(
                 f'<a href="#cite-{msg}-{c.n}">[{c.n}] {html.escape(_where(c))}</a>' for c in r.passages[:3]
