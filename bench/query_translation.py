@@ -1,4 +1,4 @@
-"""Dictionary query translation (chatbot/dictionary.py) for non-English questions over English manuals.
+"""Dictionary query translation (chatbot/dictionary/) for non-English questions over English manuals.
 
     .venv/bin/python bench/query_translation.py            # markdown table + timings
     .venv/bin/python bench/query_translation.py --show     # also every question, its translation and ranks
