@@ -87,13 +87,21 @@ def real_corpus(index: Path, repeat: int) -> list[dict]:
     retriever = Retriever(handle, emb, settings.retrieval)
     warm_dictionaries(settings)
     queries = [q.question for q in load_qa(SHARED / "qa" / "dev.jsonl").questions]
+    case = f"real corpus, hybrid ({len(state.index.chunks)} chunks)"
+    return retriever_rows(case, state.index.meta.ann, retriever, queries, repeat, ram)
+
+
+def retriever_rows(
+    case: str, ann: str, retriever: object, queries: list[str], repeat: int, ram: float
+) -> list[dict]:
+    """The retriever timed with 1 and 8 concurrent callers."""
     rows = []
     for workers in (1, 8):
-        lat, qps = timed_calls(lambda q: retriever.retrieve(q), queries, workers, repeat)
+        lat, qps = timed_calls(lambda q: retriever.retrieve(q), queries, workers, repeat)  # type: ignore[attr-defined]
         rows.append(
             {
-                "case": f"real corpus, hybrid ({len(state.index.chunks)} chunks)",
-                "index": state.index.meta.ann,
+                "case": case,
+                "index": ann,
                 "callers": workers,
                 "p50": pct(lat, 50),
                 "p95": pct(lat, 95),
@@ -150,22 +158,8 @@ def hybrid_scaled(index: Path, n: int, repeat: int) -> list[dict]:
     retriever = Retriever(Fixed(), emb, settings.retrieval)  # type: ignore[arg-type]
     warm_dictionaries(settings)
     queries = [q.question for q in load_qa(SHARED / "qa" / "dev.jsonl").questions]
-    rows = []
-    for workers in (1, 8):
-        lat, qps = timed_calls(lambda q: retriever.retrieve(q), queries, workers, repeat)
-        rows.append(
-            {
-                "case": f"hybrid over {n:,} chunks (corpus copied; load {build_s:.0f} s)",
-                "index": "flat",
-                "callers": workers,
-                "p50": pct(lat, 50),
-                "p95": pct(lat, 95),
-                "qps": qps,
-                "ram_mb": ram,
-                "recall": None,
-            }
-        )
-    return rows
+    case = f"hybrid over {n:,} chunks (corpus copied; load {build_s:.0f} s)"
+    return retriever_rows(case, "flat", retriever, queries, repeat, ram)
 
 
 def unit_vectors(rng: np.random.Generator, n: int, dim: int, centres: np.ndarray | None) -> np.ndarray:
