@@ -21,8 +21,13 @@ NOT_COVERED = {
 }
 
 
+def _in(table: dict[str, str], lang: str) -> str:
+    """The message in ``lang``, English when there is no translation."""
+    return table.get(lang, table["en"])
+
+
 def not_covered(lang: str) -> str:
-    return NOT_COVERED.get(lang, NOT_COVERED["en"])
+    return _in(NOT_COVERED, lang)
 
 
 # low_confidence: passages are shown, but nothing says they answer the question
@@ -39,7 +44,7 @@ CLOSEST_ONLY = {
 
 
 def closest_only(lang: str) -> str:
-    return CLOSEST_ONLY.get(lang, CLOSEST_ONLY["en"])
+    return _in(CLOSEST_ONLY, lang)
 
 
 def source_block(n: int, p: Passage, flag: str = "") -> str:
