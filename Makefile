@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DICTS   := dict-freedict-deu-eng dict-freedict-fra-eng dict-freedict-spa-eng dict-freedict-ita-eng dict-freedict-por-eng
 
-.PHONY: help setup system-deps dictionaries calibrate demo ingest ask ui eval test test-fast lint bench sample-manuals constraints clean
+.PHONY: help setup system-deps dictionaries ocr calibrate demo ingest ask ui eval test test-fast lint bench sample-manuals constraints clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -27,10 +27,16 @@ dictionaries:  ## Debian FreeDict dictionaries: de/fr/es/it/pt questions get an 
 	@test -f /usr/share/dictd/freedict-por-eng.index || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq $(DICTS); }
 
-system-deps: dictionaries  ## Debian packages: the dictionaries, and chromium for the browser tests
+OCR     := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por
+
+ocr:  ## Debian Tesseract with eng/deu/fra/spa/ita/por: scanned pages get read at ingest
+	@test -f /usr/share/tesseract-ocr/5/tessdata/por.traineddata || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq $(OCR); }
+
+system-deps: dictionaries ocr  ## Debian packages: dictionaries, Tesseract OCR, and chromium for the browser tests
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
-demo: setup dictionaries  ## ingest manuals/ and open the chat UI on http://127.0.0.1:7860 (embedded CPU model)
+demo: setup dictionaries ocr  ## ingest manuals/ and open the chat UI on http://127.0.0.1:7860 (embedded CPU model)
 	$(BIN)/python ingest.py manuals --index $(INDEX)
 	$(BIN)/python -m ui --index $(INDEX)
 

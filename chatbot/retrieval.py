@@ -24,6 +24,7 @@ from index import IndexStore, LoadedIndex, open_index
 from index.embeddings import Embedder
 from index.types import Chunk
 
+from .equipment import sources_for
 from .lexical import LexicalIndex, tokenize
 from .query import Query
 
@@ -233,19 +234,19 @@ class Retriever:
     def rows_for(
         self, state: IndexState, sources: Sequence[str] | None, equipment: str | None
     ) -> np.ndarray | None:
-        patterns: list[str] = list(sources or [])
+        """Rows of the documents the search is limited to (None: every document). An equipment tag no
+        manual carries raises UnknownEquipment (never widened to every manual)."""
+        docs = state.index.documents
+        names = [d.source for d in docs]
+        chosen: set[str] | None = None
+        if sources:
+            chosen = {n for n in names if any(fnmatch.fnmatchcase(n, p) for p in sources)}
         if equipment:
-            mapped = self.settings.equipment.get(equipment)
-            if mapped is None:
-                raise UserError(
-                    f"unknown equipment tag {equipment!r}; known: {', '.join(sorted(self.settings.equipment)) or 'none'}"
-                )
-            patterns += mapped
-        if not patterns:
+            of_machine = set(sources_for(equipment, docs, self.settings.equipment))
+            chosen = of_machine if chosen is None else chosen & of_machine
+        if chosen is None:
             return None
-        names = [d.source for d in state.index.documents]
-        chosen = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
-        return state.index.rows_for_sources(chosen)
+        return state.index.rows_for_sources(sorted(chosen))
 
     def prepare(self, query: Query) -> Query:
         """A question in another language gets an English dictionary rendering (unless a served model

@@ -94,7 +94,77 @@ class IngestSettings(Section):
         "(e.g. an unmounted share) unless --allow-delete is given.",
     )
     extensions: list[str] = Field(
-        [".pdf", ".md", ".markdown", ".txt", ".html", ".htm"], description="File types ingested."
+        [
+            ".pdf",
+            ".md",
+            ".markdown",
+            ".txt",
+            ".html",
+            ".htm",
+            ".docx",
+            ".xlsx",
+            ".xlsm",
+            ".xls",
+            ".csv",
+            ".pptx",
+        ],
+        description="File types ingested. Files of other types are listed in the summary (count per extension).",
+    )
+    ignore_file: str = Field(
+        ".opassistignore",
+        description="Name of the ignore file in a manuals folder (gitignore syntax; e.g. 'drafts/', '*.bak', "
+        "'!keep-this.pdf'). It applies to its folder and everything below.",
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="More exclusions in gitignore syntax, applied to every folder (e.g. ['scans-raw/']).",
+    )
+    default_excludes: list[str] = Field(
+        [
+            "LICENSE*",
+            "LICENCE*",
+            "COPYING*",
+            "NOTICE*",
+            "*copyright*",
+            "README*",
+            "SOURCES.*",
+            "CHANGELOG*",
+            "archive/",
+            "old/",
+            "Archive/",
+            "Old/",
+            "~$*",
+            "*.tmp",
+            "*.bak",
+            "*.swp",
+            ".~lock*",
+            "Thumbs.db",
+            "desktop.ini",
+        ],
+        description="Exclusions that hold unless `ingest.py --include-all` is given: licence texts, the share's "
+        "READMEs and source lists, archive/ and old/ copies, editor and Office temp files.",
+    )
+    equipment_from_folders: bool = Field(
+        True,
+        description="A manual's equipment tag is the first folder under the ingested folder "
+        "(manuals/press-2/HP-200.pdf -> press-2), unless an equipment.toml sidecar names it.",
+    )
+    ocr: Literal["auto", "off"] = Field(
+        "auto",
+        description="OCR of PDF pages without a text layer (scans) with Tesseract: 'auto' when the tesseract "
+        "binary is installed (Debian tesseract-ocr), 'off' never. Text pages never go through OCR.",
+    )
+    ocr_languages: list[str] = Field(
+        ["eng", "deu", "fra", "spa", "ita", "por"],
+        description="Tesseract language packs to read scans with (those installed are used; "
+        "Debian tesseract-ocr-deu etc.).",
+    )
+    ocr_dpi: int = Field(300, ge=100, le=600, description="Resolution a scanned page is rendered at for OCR.")
+    ocr_min_confidence: float = Field(
+        60.0,
+        ge=0,
+        le=100,
+        description="Pages whose mean OCR word confidence is below this are named in the summary's warnings.",
     )
 
 

@@ -60,7 +60,7 @@ class DocumentRecord:
     root: str  # absolute folder the file was found under (the ingest argument)
     sha256: str
     size: int
-    kind: str  # pdf, markdown, html, text
+    kind: str  # pdf, markdown, html, text, docx, xlsx, xls, csv, pptx
     title: str
     pages: int
     chunks: int
@@ -71,6 +71,11 @@ class DocumentRecord:
     # Why the indexed content may be out of date ("" when current): the file or its folder could
     # not be read on the last run, so the previous version was kept.
     stale: str = ""
+    # Equipment tags of the machines this manual belongs to: the first folder under the ingested
+    # folder, or what an equipment.toml sidecar says (ingest/tags.py). Empty: no machine.
+    equipment: list[str] = field(default_factory=list)
+    # Pages read by OCR (scans): page number as text -> mean Tesseract word confidence, 0-100.
+    ocr_confidence: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -44,7 +44,14 @@ def assemble(
     for src, (entry, old) in reuse.items():
         rows = prev_rows.get(old.source, [])
         vecs = np.asarray(prev_vectors[rows]) if prev_vectors is not None and rows else empty
-        rec = replace(old, source=src, root=str(entry.root), size=entry.size, ingested_at=now_iso())
+        rec = replace(
+            old,
+            source=src,
+            root=str(entry.root),
+            size=entry.size,
+            ingested_at=now_iso(),
+            equipment=list(entry.equipment),
+        )
         parts.append((rec, [replace(prev_chunks[r], source=src) for r in rows], vecs))
     for p in processed:
         parts.append((p.record, p.chunks, p.vectors))

@@ -25,7 +25,8 @@ EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ingest.py",
-        description="Index equipment manuals (PDF, Markdown, text, HTML) for the operator assistant. "
+        description="Index equipment manuals (PDF, Word, Excel/CSV, PowerPoint, Markdown, text, HTML) for the "
+        "operator assistant. "
         "Re-running is incremental: only new or changed files are processed.",
     )
     p.add_argument(
@@ -37,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", help="re-embed everything (e.g. after changing the model)"
     )
     p.add_argument("--allow-delete", action="store_true", help="allow removing many documents at once")
+    p.add_argument(
+        "--include-all",
+        action="store_true",
+        help="ignore the default exclusions (licence files, READMEs, archive/, old/, temp files); the "
+        "ignore file and the setting ingest.exclude still apply",
+    )
     p.add_argument(
         "--wait",
         type=float,
@@ -163,6 +170,8 @@ def print_summary(s: Summary) -> None:
         ("documents in index", s.documents_total),
         ("files failed", len(s.failed)),
         ("files kept stale", len(s.stale)),
+        ("files excluded", len(s.excluded)),
+        ("files not supported", len(s.unsupported)),
     ]
     for i in range(0, len(rows), 2):
         t.add_row(*(str(x) for x in (*rows[i], *rows[i + 1])))
@@ -170,12 +179,32 @@ def print_summary(s: Summary) -> None:
     if s.seconds:
         stages = [k for k in ("scan", "extract", "chunk", "embed", "write", "total") if k in s.seconds]
         console.print("seconds: " + "  ".join(f"{k} {s.seconds[k]:.2f}" for k in stages))
-    for name in s.removed:
-        console.print(f"removed  {shown(name)}")
-    for name in s.renamed:
-        console.print(f"renamed  {shown(name)}")
+    for label, names in (
+        ("added", s.added),
+        ("changed", s.changed),
+        ("removed", s.removed),
+        ("renamed", s.renamed),
+    ):
+        _named(console, label, names)
     for name in s.stale:
-        console.print(f"stale    {shown(name)} (could not be read; the indexed version is kept)")
+        console.print(f"stale     {shown(name)} (could not be read; the indexed version is kept)")
+    if s.excluded:
+        _named(console, "excluded", [f"{x.path}  ({x.why})" for x in s.excluded])
+    counts = s.unsupported_counts()
+    if counts:
+        kinds = ", ".join(f"{ext} {n}" for ext, n in counts.items())
+        console.print(f"not read (type not supported): {sum(counts.values())} file(s): {kinds}")
+        _named(console, "unsupported", [x.path for x in s.unsupported])
+
+
+SHOWN_PER_LIST = 40  # longer lists are cut in the text summary (--json has them whole)
+
+
+def _named(console: Any, label: str, names: list[str]) -> None:
+    for name in names[:SHOWN_PER_LIST]:
+        console.print(f"{label:<9} {shown(name)}")
+    if len(names) > SHOWN_PER_LIST:
+        console.print(f"{label:<9} ... and {len(names) - SHOWN_PER_LIST} more (--json lists all)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -199,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             allow_delete=args.allow_delete,
             wait_seconds=args.wait,
             progress=progress,
+            include_all=args.include_all,
         )
     except UserError as exc:
         print(f"error: {shown(str(exc))}", file=sys.stderr)

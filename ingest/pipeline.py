@@ -29,6 +29,7 @@ from index.embeddings import Embedder, load_embedder
 from index.store import IndexStore
 
 from .assemble import ann_for, assemble
+from .exclude import Rules
 from .plan import (
     IndexIdentity,
     Plan,
@@ -37,9 +38,10 @@ from .plan import (
     plan_changes,
     read_previous,
     refuse_mass_delete,
+    tag_kept,
 )
 from .process import EMBED_SLICE, FileProcessor, Processed, VectorCache, count_pages
-from .scan import FileEntry, Unreadable, hash_files, scan, sha256_file
+from .scan import FileEntry, ScanOptions, Unreadable, hash_files, scan, sha256_file
 from .summary import Failure, NoProgress, Progress, Summary, Timer
 
 if TYPE_CHECKING:
@@ -68,6 +70,7 @@ class RunOptions:
     allow_delete: bool = False  # allow removing more than ingest.max_delete_fraction of a folder
     progress: Progress = field(default_factory=NoProgress)
     embedder: Embedder | None = None  # a loaded model; otherwise the settings' model is loaded
+    include_all: bool = False  # drop the default exclusions (licence files, archive/, ...)
 
 
 @dataclass
@@ -97,10 +100,15 @@ def run_ingest(
     wait_seconds: float = 0.0,
     progress: Progress | None = None,
     embedder: Embedder | None = None,
+    include_all: bool = False,
 ) -> Summary:
     """Bring the index at ``settings.index.path`` in line with ``folders``."""
     options = RunOptions(
-        rebuild=rebuild, allow_delete=allow_delete, progress=progress or NoProgress(), embedder=embedder
+        rebuild=rebuild,
+        allow_delete=allow_delete,
+        progress=progress or NoProgress(),
+        embedder=embedder,
+        include_all=include_all,
     )
     store = IndexStore(settings.index.path)
     run = _Run(store, _check_folders(folders), settings, options)
@@ -142,8 +150,12 @@ def _run_locked(run: _Run) -> Summary:
         _report_unchanged(run, prev)
     else:
         processed, dim = _process_new_and_changed(run, prev, plan)
+        for p in processed:
+            p.record.equipment = list(p.entry.equipment)
         _record_outcomes(run, prev, plan, processed)
-        if _something_to_write(prev, plan, processed):
+        if plan.unchanged_after(prev, len(processed)):
+            _report_unchanged(run, prev)  # only files that failed before failed again
+        elif _something_to_write(prev, plan, processed):
             _commit_new_version(run, prev, plan, processed, dim)
         else:
             _refuse_if_no_manuals(run)  # or, when every file failed, commit nothing
@@ -153,16 +165,20 @@ def _run_locked(run: _Run) -> Summary:
 
 def _scan_and_hash(run: _Run) -> tuple[dict[str, FileEntry], list[Unreadable]]:
     """The files to ingest by source, and the folders that could not be listed."""
-    summary = run.summary
+    summary, ing = run.summary, run.settings.ingest
     with run.timer.stage("scan"):
-        entries, failures, unreadable = scan(run.roots, {e.lower() for e in run.settings.ingest.extensions})
-        summary.failed.extend(failures)
+        rules = Rules.for_run(ing.default_excludes, ing.exclude, ing.ignore_file, run.options.include_all)
+        options = ScanOptions(frozenset(e.lower() for e in ing.extensions), rules, ing.equipment_from_folders)
+        found = scan(run.roots, options)
+        summary.failed.extend(found.failures)
+        summary.excluded, summary.unsupported = found.excluded, found.unsupported
+        unreadable = found.unreadable
         if run.options.rebuild and unreadable:
             raise UserError(
                 f"cannot rebuild while a folder cannot be read ({unreadable[0].rel or unreadable[0].root}: "
                 f"{unreadable[0].reason}): its documents would be lost. Nothing was changed."
             )
-        files = hash_files(entries, summary.failed)
+        files = hash_files(found.entries, summary.failed)
     summary.files_seen = len(files) + len(summary.failed)
     return files, unreadable
 
@@ -171,6 +187,7 @@ def _plan_changes(
     run: _Run, prev: Previous, files: dict[str, FileEntry], unreadable: list[Unreadable]
 ) -> Plan:
     plan = plan_changes(prev, files, unreadable, run.roots, run.summary)
+    tag_kept(plan, files)
     refuse_mass_delete(
         plan, prev, run.roots, run.settings.ingest.max_delete_fraction, run.options.allow_delete
     )

@@ -101,13 +101,27 @@ class Plan:
     removed: list[DocumentRecord] = field(default_factory=list)
 
     def changes_nothing(self, prev: Previous) -> bool:
-        """Nothing to write: no file to process, reuse or remove, and the same documents stale."""
-        stale_now = {src: d.stale for src, d in self.keep.items()}
-        stale_before = {d.source: d.stale for d in prev.docs}
-        same_stale = all(stale_before.get(src, "") == why for src, why in stale_now.items())
-        return (
-            not self.todo and not self.reuse and not self.removed and prev.version is not None and same_stale
+        """Nothing to write: no file to process, reuse or remove, and the same documents (stale or
+        not, equipment tags)."""
+        return not self.todo and self.unchanged_after(prev, processed=0)
+
+    def unchanged_after(self, prev: Previous, processed: int) -> bool:
+        """After processing: nothing processed, reused or removed, and every document as it was. A run
+        where only files that failed before fail again writes no new version."""
+        before = {d.source: (d.stale, d.equipment) for d in prev.docs}
+        same = set(before) == set(self.keep) and all(
+            before[src] == (d.stale, d.equipment) for src, d in self.keep.items()
         )
+        return not processed and not self.reuse and not self.removed and prev.version is not None and same
+
+
+def tag_kept(plan: Plan, files: dict[str, FileEntry]) -> None:
+    """Kept and reused documents carry the equipment tags their files have now (a sidecar may have
+    changed without the file changing)."""
+    for src, rec in list(plan.keep.items()):
+        e = files.get(src)
+        if e is not None and rec.equipment != e.equipment:
+            plan.keep[src] = replace(rec, equipment=list(e.equipment))
 
 
 def plan_changes(

@@ -19,6 +19,14 @@ class Failure:
         return f"{self.path}: {self.problem}{tail}"
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A file or folder the run did not read, and why (an exclusion rule, or a type it cannot read)."""
+
+    path: str  # as the user would type it; a folder ends with '/'
+    why: str
+
+
 @dataclass
 class Summary:
     index: str
@@ -33,6 +41,8 @@ class Summary:
     stale: list[str] = field(default_factory=list)  # kept from the previous version: unreadable now
     failed: list[Failure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    excluded: list[Skipped] = field(default_factory=list)  # by an exclusion rule (ingest/exclude.py)
+    unsupported: list[Skipped] = field(default_factory=list)  # why = the file's extension
     pages_processed: int = 0
     chunks_total: int = 0
     chunks_embedded: int = 0
@@ -56,6 +66,10 @@ class Summary:
                 {"path": f.path, "problem": f.problem, "kept_previous": f.kept_previous} for f in self.failed
             ],
             "warnings": self.warnings,
+            "excluded": [{"path": x.path, "why": x.why} for x in self.excluded],
+            "unsupported": {
+                ext: [x.path for x in self.unsupported if x.why == ext] for ext in self.unsupported_counts()
+            },
             "pages_processed": self.pages_processed,
             "chunks_total": self.chunks_total,
             "chunks_embedded": self.chunks_embedded,
@@ -63,6 +77,13 @@ class Summary:
             "documents_total": self.documents_total,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
+
+    def unsupported_counts(self) -> dict[str, int]:
+        """Files of each type ingest cannot read, most frequent first."""
+        counts: dict[str, int] = {}
+        for x in self.unsupported:
+            counts[x.why] = counts.get(x.why, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def mark_kept(self, source: str) -> None:
         """The failures about ``source`` keep its previous version in the index."""

@@ -1637,7 +1637,21 @@ Den Kühlschmierstoff alle 6 Monate vollständig wechseln. Tank leeren, mit Syst
 spülen und neu befüllen. Altes Kühlschmierstoffgemisch als Sonderabfall entsorgen.
 """
 
+# The machines the sample manuals belong to (ingest/tags.py). A share organised by machine
+# (manuals/press-2/...) needs no such file: the folder name is the tag.
+EQUIPMENT_TOML = """\
+# Equipment tags of the sample manuals: the HMI's equipment=TAG searches only these.
+# (A share organised in one folder per machine needs no such file: the folder name is the tag.)
+[files]
+"HP-200_*" = ["press"]
+"CV-50_*" = ["conveyor"]
+"KS-10_*" = ["coolant"]
+"Lubrication_Notes.txt" = ["press", "conveyor"]
+"Shift_Handover_Checklist.html" = ["press", "conveyor"]
+"""
+
 TEXT_FILES: dict[str, str] = {
+    "equipment.toml": EQUIPMENT_TOML,
     CV50_MD: CV50_QUICK_REFERENCE,
     KS10_MD: KS10_MANUAL,
     HANDOVER_HTML: HANDOVER_CHECKLIST,

@@ -21,6 +21,8 @@ from core.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 MANUALS = REPO / "manuals"
+# the sample documents (manuals/ also holds equipment.toml, the sidecar that tags them)
+SAMPLE_DOCS = sorted(p for p in MANUALS.iterdir() if p.name != "equipment.toml")
 SHARED = Path(os.environ.get("OPASSIST_SHARED", REPO.parent / "shared"))
 CORPUS = SHARED / "corpus"
 BENCH_PDF = SHARED / "bench" / "LinuxCNC_Documentation.pdf"

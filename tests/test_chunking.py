@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import MANUALS
+from conftest import MANUALS, SAMPLE_DOCS
 
 from ingest.chunking import _group_units, chunk_document, embedding_text
 from ingest.extract import extract, strip_running_lines
@@ -19,7 +19,7 @@ def _chunks(name: str, count, tokens: int = 200):
 
 def test_embedded_text_fits_the_model_window(real_embedder) -> None:
     count = real_embedder.count_tokens
-    for name in [p.name for p in MANUALS.iterdir()]:
+    for name in [p.name for p in SAMPLE_DOCS]:
         for c in _chunks(name, count):
             n = count([embedding_text(c)])[0]
             assert n <= 200, (name, c.page_start, n)

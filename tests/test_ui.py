@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MANUALS, REPO, SHOTS, UIProcess, free_port
+from conftest import MANUALS, REPO, SAMPLE_DOCS, SHOTS, UIProcess, free_port
 
 _free_port = free_port
 
@@ -94,7 +94,6 @@ def ui(tmp_path_factory: pytest.TempPathFactory, llm_server, real_embedder, hmi_
         "OPASSIST_UI__CONCURRENCY": "4",
         # the tests stand in for a reverse proxy: each "operator" sends its own X-Forwarded-For
         "OPASSIST_UI__TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
-        "OPASSIST_RETRIEVAL__EQUIPMENT": json.dumps({"press": ["HP-200*"], "conveyor": ["CV-50*"]}),
         "OPASSIST_RETRIEVAL__RELOAD_SECONDS": "0.5",
     }
     proc = UIProcess(settings.index.path, env, root / "ui.log", port=port)
@@ -229,7 +228,7 @@ def test_healthz_and_hot_reload_of_a_new_index_version(ui, real_embedder) -> Non
 
     h1 = httpx.get(ui["url"] + "/healthz").json()
     assert h1["status"] == "ok" and h1["llm"]["reachable"] is True
-    assert h1["index"]["documents"] == len(list(MANUALS.iterdir())) and h1["index"]["chunks"] > 40
+    assert h1["index"]["documents"] == len(SAMPLE_DOCS) and h1["index"]["chunks"] > 40
     (ui["docs"] / "mixer.md").write_text(
         "# Mixer MX-7\n\nFault M-42 means the agitator shear pin is broken.\n"
     )
@@ -237,8 +236,7 @@ def test_healthz_and_hot_reload_of_a_new_index_version(ui, real_embedder) -> Non
     time.sleep(1.0)
     h2 = httpx.get(ui["url"] + "/healthz").json()
     assert (
-        h2["index"]["version"] != h1["index"]["version"]
-        and h2["index"]["documents"] == len(list(MANUALS.iterdir())) + 1
+        h2["index"]["version"] != h1["index"]["version"] and h2["index"]["documents"] == len(SAMPLE_DOCS) + 1
     )
 
 
@@ -341,3 +339,66 @@ def test_question_length_cap_and_per_client_rate_limit(ui) -> None:
     other = _operator(ui["url"], "10.2.0.2")  # another operator is not affected
     out = other.predict("What does E-102 mean?", "", "", api_name="/ask")
     assert "E-102" in out["answer"] or any("E-102" in c["text"] for c in out["citations"])
+
+
+# ------------------------------------------------------------------ the library and equipment tags
+def test_library_lists_the_manuals_with_their_machines_and_opens_a_page(ui, browser) -> None:
+    docs = httpx.get(ui["url"] + "/healthz").json()["index"]["documents"]  # another test may add one
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(ui["url"] + "/library", wait_until="load")
+    rows = page.query_selector_all("tr.doc")
+    assert len(rows) == docs >= len(SAMPLE_DOCS)
+    by_file = {r.query_selector(".muted").inner_text(): r.inner_text() for r in rows}
+    assert "press" in by_file["HP-200_Hydraulic_Press_Manual.pdf"]
+    assert (
+        "conveyor" in by_file["CV-50_Conveyor_Manual.pdf"]
+        and "press" not in by_file["CV-50_Conveyor_Manual.pdf"]
+    )
+    assert "coolant" in by_file["KS-10_Kuehlschmierstoffanlage_Betriebsanleitung.md"]
+    page.screenshot(path=str(SHOTS / "library.png"), full_page=True)
+    # search by machine
+    page.fill("input[name=q]", "conveyor")
+    page.click("form.search button")
+    page.wait_for_load_state("load")
+    found = [r.query_selector(".muted").inner_text() for r in page.query_selector_all("tr.doc")]
+    assert "CV-50_Conveyor_Manual.pdf" in found and "HP-200_Hydraulic_Press_Manual.pdf" not in found
+    # open any page of a manual: page 7 of the press manual, as printed, with its indexed text
+    page.goto(ui["url"] + "/library", wait_until="load")
+    href = page.get_attribute("tr.doc:has-text('HP-200_Hydraulic_Press_Manual.pdf') a", "href")
+    page.goto(ui["url"] + href.replace("page=1", "page=7"), wait_until="load")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#page-image'); return i && i.naturalWidth > 0; }"
+    )
+    assert "E-107" in page.inner_text("body")
+    page.screenshot(path=str(SHOTS / "library_page.png"))
+    # the Library tab of the full chat view
+    page.goto(ui["url"] + "/", wait_until="load")
+    page.get_by_role("tab", name="Library").click()
+    page.wait_for_selector("#library table.library", timeout=30_000)
+    assert len(page.query_selector_all("#library tr.doc")) == docs
+    page.screenshot(path=str(SHOTS / "library_tab.png"))
+    page.close()
+
+
+def test_hmi_with_an_unknown_machine_tag_says_so_and_answers_nothing(ui, browser) -> None:
+    page = browser.new_page(viewport={"width": 800, "height": 480})
+    page.goto(ui["url"] + "/?embed=1&equipment=conveyer", wait_until="load")  # mistyped tag
+    page.wait_for_selector(".unknown-machine", timeout=60_000)
+    banner = page.inner_text(".unknown-machine")
+    assert "conveyer" in banner and "conveyor" in banner and page.is_visible(".unknown-machine")
+    assert not page.is_visible("[role=tablist]")  # no tabs on the HMI panel
+    page.fill("#question textarea", "How do I test the emergency stop pull cord?")
+    page.click("#send")
+    page.wait_for_function(
+        "() => { const m = document.querySelectorAll('#chat .message'); return m.length && "
+        "m[m.length-1].querySelector('.note'); }",
+        timeout=60_000,
+    )
+    text = page.inner_text("#chat")
+    assert "belongs to machine 'conveyer'" in text and "CV-50" not in text
+    page.screenshot(path=str(SHOTS / "embed_unknown_machine.png"))
+    page.close()
+    assert httpx.get(ui["url"] + "/healthz", params={"equipment": "conveyer"}).status_code == 404
+    ok = httpx.get(ui["url"] + "/healthz", params={"equipment": "conveyor"})
+    assert ok.status_code == 200 and ok.json()["equipment_check"]["manuals"] == 4
+    assert ok.json()["equipment"]["press"] == 3

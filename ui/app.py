@@ -19,15 +19,18 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
+from chatbot.equipment import machines, norm
 from chatbot.result import AnswerResult, Citation, public_dict
 from chatbot.wiring import AppDeps
 from core.errors import UserError
 
 from .feedback import FeedbackStore
 from .files import PageImages
+from .library import render_table
+from .library import rows as library_rows
 from .ratelimit import RateLimiter
 from .render import CSS, _linked, render_answer, render_found, render_source
-from .routes import add_routes
+from .routes import add_library_routes, add_routes
 from .security import ClientAddress, SecurityHeaders, frame_ancestors
 
 log = logging.getLogger(__name__)
@@ -107,20 +110,38 @@ class UI:
         return q
 
     # ---------------------------------------------------------------- events
-    def on_load(self, state: SessionState, request: gr.Request) -> tuple[SessionState, str]:
+    def on_load(self, state: SessionState, request: gr.Request) -> tuple[SessionState, str, Any]:
         params = dict(request.query_params) if request is not None else {}
         state.embed = params.get("embed", "0") not in ("0", "", "false")
         state.lang = params.get("lang") or None
-        eq = params.get("equipment") or None
+        eq = (params.get("equipment") or "").strip() or None
         idx = self.deps.handle.get().index
         status = f"{len(idx.documents)} manuals · index {idx.version}"
+        banner: Any = gr.update(value="", visible=False)
         if eq:
-            if eq in self.deps.settings.retrieval.equipment:
-                state.equipment = eq
-                status += f" · machine: **{html.escape(eq)}**"
+            # The tag is kept even when no manual carries it: questions are then refused with the
+            # reason, never answered from every manual (a mistyped tag must not widen the search).
+            state.equipment = eq
+            known = machines(idx.documents, self.deps.settings.retrieval.equipment)
+            n = len(known.get(norm(eq), []))
+            if n:
+                status += f" · machine: **{html.escape(eq)}** ({n} manual{'s' * (n != 1)})"
             else:
-                status += f" · unknown machine tag '{html.escape(eq)}': searching all manuals"
-        return state, status
+                others = ", ".join(html.escape(t) for t, s in known.items() if s) or "none"
+                msg = (
+                    f"⚠ No manual in the library belongs to machine <b>{html.escape(eq)}</b>: questions are not "
+                    f"answered until the screen's link is fixed. Machines with manuals: {others}."
+                )
+                status += f" · unknown machine '{html.escape(eq)}'"
+                banner = gr.update(
+                    value=f'<div class="unknown-machine" role="alert">{msg}</div>', visible=True
+                )
+        return state, status, banner
+
+    def library_html(self, q: str = "") -> str:
+        idx = self.deps.handle.get().index
+        found = library_rows(idx.documents, self.deps.settings.retrieval.equipment, q or "")
+        return render_table(found, len(idx.documents), idx.version)
 
     def respond(self, question: str, state: SessionState, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         q = self._check(question, request)
@@ -255,54 +276,70 @@ class UI:
             with gr.Row(elem_id="header"):
                 gr.Markdown(f"### {html.escape(self.s.title)}")
                 status = gr.Markdown("", elem_id="status")
-            with gr.Row(elem_id="main", equal_height=False):
-                with gr.Column(scale=3, elem_id="chat-col"):
-                    chat = gr.Chatbot(
-                        elem_id="chat",
-                        height="62vh",
-                        show_label=False,
-                        sanitize_html=True,
-                        feedback_options=("Like", "Dislike"),
-                        render_markdown=True,
-                        placeholder="Ask about a fault code, a procedure, a setting or a safety rule.",
-                    )
-                    with gr.Row(elem_id="ask-row", equal_height=True):
-                        q = gr.Textbox(
-                            placeholder="Your question, e.g. What does E-107 mean?",
+            banner = gr.HTML("", visible=False, elem_id="machine-banner")
+            with gr.Tabs(elem_id="tabs"):
+                with gr.Tab("Chat", elem_id="chat-tab"), gr.Row(elem_id="main", equal_height=False):
+                    with gr.Column(scale=3, elem_id="chat-col"):
+                        chat = gr.Chatbot(
+                            elem_id="chat",
+                            height="62vh",
+                            show_label=False,
+                            sanitize_html=True,
+                            feedback_options=("Like", "Dislike"),
+                            render_markdown=True,
+                            placeholder="Ask about a fault code, a procedure, a setting or a safety rule.",
+                        )
+                        with gr.Row(elem_id="ask-row", equal_height=True):
+                            q = gr.Textbox(
+                                placeholder="Your question, e.g. What does E-107 mean?",
+                                show_label=False,
+                                scale=5,
+                                elem_id="question",
+                                lines=1,
+                                max_lines=3,
+                                autofocus=True,
+                            )
+                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="send", min_width=100)
+                        with gr.Row(elem_id="comment-row", equal_height=True):
+                            comment = gr.Textbox(
+                                placeholder="Comment on the last answer (optional)",
+                                show_label=False,
+                                scale=5,
+                                elem_id="comment",
+                                lines=1,
+                            )
+                            comment_btn = gr.Button(
+                                "Send comment", scale=1, elem_id="send-comment", min_width=100
+                            )
+                    with gr.Column(scale=2, elem_id="sources-col"):
+                        src = gr.HTML(
+                            "<i>Tap a citation like [1] to see the page it comes from.</i>",
+                            elem_id="source-info",
+                        )
+                        page = gr.Image(
+                            label="Page as printed",
+                            type="filepath",
+                            format="png",
+                            elem_id="page-image",
+                            interactive=False,
+                            buttons=["fullscreen"],
+                        )
+                with gr.Tab("Library", elem_id="library-tab"):
+                    with gr.Row(elem_id="library-search-row", equal_height=True):
+                        lib_q = gr.Textbox(
+                            placeholder="Search manuals by name or machine",
                             show_label=False,
                             scale=5,
-                            elem_id="question",
-                            lines=1,
-                            max_lines=3,
-                            autofocus=True,
+                            elem_id="library-search",
                         )
-                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="send", min_width=100)
-                    with gr.Row(elem_id="comment-row", equal_height=True):
-                        comment = gr.Textbox(
-                            placeholder="Comment on the last answer (optional)",
-                            show_label=False,
-                            scale=5,
-                            elem_id="comment",
-                            lines=1,
-                        )
-                        comment_btn = gr.Button(
-                            "Send comment", scale=1, elem_id="send-comment", min_width=100
-                        )
-                with gr.Column(scale=2, elem_id="sources-col"):
-                    src = gr.HTML(
-                        "<i>Tap a citation like [1] to see the page it comes from.</i>", elem_id="source-info"
-                    )
-                    page = gr.Image(
-                        label="Page as printed",
-                        type="filepath",
-                        format="png",
-                        elem_id="page-image",
-                        interactive=False,
-                        buttons=["fullscreen"],
-                    )
+                        lib_btn = gr.Button("Search", scale=1, elem_id="library-search-btn", min_width=100)
+                    lib = gr.HTML("", elem_id="library")
             cite = gr.Textbox(elem_id="cite-select", visible="hidden", show_label=False, container=False)
 
-            demo.load(self.on_load, inputs=[state], outputs=[state, status], api_visibility="private")
+            demo.load(self.on_load, inputs=[state], outputs=[state, status, banner], api_visibility="private")
+            demo.load(self.library_html, inputs=None, outputs=[lib], api_visibility="private")
+            for trigger in (lib_btn.click, lib_q.submit):
+                trigger(self.library_html, inputs=[lib_q], outputs=[lib], api_visibility="private")
             for trigger in (send.click, q.submit):
                 trigger(
                     self.respond,
@@ -332,6 +369,7 @@ def build_ui(deps: AppDeps) -> FastAPI:
     app = FastAPI(title="opassist", docs_url=None, redoc_url=None)
     app.add_middleware(SecurityHeaders, framing=frame_ancestors(deps.settings.ui.frame_ancestors))
     add_routes(app, deps)
+    add_library_routes(app, deps, ui.pages)
     if deps.llm is not None:
         deps.llm.start_probe()
     theme = gr.themes.Base(primary_hue="blue", neutral_hue="gray", text_size="lg", radius_size="sm")

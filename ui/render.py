@@ -11,6 +11,8 @@ import re
 from chatbot.result import AnswerResult, Citation
 from core.grammar import has_label
 
+from .library import render_text
+
 CSS = """
 :root, .gradio-container { --body-text-size: 18px; }
 .gradio-container { max-width: 100% !important; color: #000; }
@@ -44,6 +46,19 @@ body.embed .gradio-container { padding: 4px !important; }
 body.embed #main { flex-direction: column !important; }
 body.embed #chat { height: 46vh !important; }
 body.embed #page-image { max-height: 40vh; }
+body.embed #tabs > div:first-child:not(.tabitem), body.embed #tabs [role=tablist] { display: none !important; }
+.unknown-machine { background: #b00020; color: #fff; border: 3px solid #600; border-radius: 6px; padding: 8px 12px;
+  font-size: 18px; font-weight: 700; }
+.unknown-machine b { color: #fff; }
+table.library { border-collapse: collapse; width: 100%; }
+table.library th, table.library td { border-bottom: 1px solid #999; padding: 8px 6px; text-align: left; vertical-align: top; }
+table.library th { background: #e8eefc; }
+.tag { display: inline-block; background: #0b3d91; color: #fff; border-radius: 4px; padding: 2px 8px; margin: 2px;
+  font-weight: 600; }
+.warn { color: #8a3b00; font-size: 15px; }
+.muted { color: #444; font-size: 15px; }
+table.rows { border-collapse: collapse; white-space: normal; }
+table.rows td, table.rows th { border: 1px solid #999; padding: 4px 8px; }
 """
 
 _CITE = re.compile(r"\[(\d{1,2})\]")
@@ -60,7 +75,7 @@ def _with_level(level: str, text: str) -> str:
 
 
 def _where(c: Citation) -> str:
-    page = f"p. {c.page}" if c.page else ""
+    page = f"p. {c.page}" if c.page else (c.page_label or "")
     return ("⚠ " if c.flagged else "") + " — ".join(x for x in (c.title, page) if x)
 
 
@@ -142,6 +157,8 @@ def render_source(c: Citation, file_url: str | None) -> str:
             else ""
         )
         bits.append(f"page {c.page}{label}")
+    elif c.page_label:  # a sheet and its rows, a slide: where a page number would be
+        bits.append(html.escape(c.page_label))
     if c.section:
         bits.append(html.escape(c.section))
     link = ""
@@ -154,5 +171,15 @@ def render_source(c: Citation, file_url: str | None) -> str:
     return (
         f'<div class="src-head"><b>[{c.n}] {html.escape(c.title)}</b><br>{" · ".join(bits)}</div>'
         + (flag_note(c) if c.flagged else "")
-        + f'<div class="passage">{_highlight(c.text, c.quote)}</div>{link}'
+        + (
+            f'<div class="passage">{render_text(c.text)}</div>'
+            if _is_sheet(c.source) and not c.quote
+            else f'<div class="passage">{_highlight(c.text, c.quote)}</div>'
+        )
+        + link
     )
+
+
+def _is_sheet(source: str) -> bool:
+    """Spreadsheet rows are shown as a table where a PDF shows its page image."""
+    return source.lower().endswith((".xlsx", ".xlsm", ".xls", ".csv"))
