@@ -1,10 +1,11 @@
-"""Text extraction: PDF (pdfium with per-page pypdf fallback), Markdown, HTML and plain text.
+"""Text extraction: PDF (pdfium with per-page pypdf fallback), Markdown, HTML, plain text and Office files.
 
 ``extract`` picks the extractor by file suffix. The extractors live beside this module:
 
 * ``pdf.py``: PDFs (pdfium, pypdf per page where pdfium's text is missing or implausible),
   the text-quality checks, and the removal of running headers/footers
 * ``textformats.py``: Markdown, HTML and plain text
+* ``office.py``: Word .docx, Excel .xlsx/.xlsm/.xls, .csv and PowerPoint .pptx
 * ``extracted.py``: what they all return (``Extracted`` with its ``Page``s and ``Heading``s)
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from core.errors import FileProblem
 
 from .extracted import Extracted, Heading, Page
+from .office import extract_csv, extract_docx, extract_pptx, extract_xls, extract_xlsx
 from .pdf import (
     EDGE_LINES,
     extract_pdf,
@@ -54,6 +56,12 @@ LOADERS = {
     ".txt": "text",
     ".html": "html",
     ".htm": "html",
+    ".docx": "docx",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xls",
+    ".csv": "csv",
+    ".pptx": "pptx",
 }
 
 
@@ -69,6 +77,16 @@ def extract(path: Path, pdf_mode: str = "auto") -> Extracted:
             return extract_html(path)
         if kind == "text":
             return extract_text(path)
+        if kind == "docx":
+            return extract_docx(path)
+        if kind == "xlsx":
+            return extract_xlsx(path)
+        if kind == "xls":
+            return extract_xls(path)
+        if kind == "csv":
+            return extract_csv(path)
+        if kind == "pptx":
+            return extract_pptx(path)
     except PermissionError:
         raise FileProblem(str(path), "permission denied (cannot read the file)") from None
     except IsADirectoryError:

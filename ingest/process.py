@@ -27,6 +27,7 @@ from index.types import Chunk, DocumentRecord
 
 from .chunking import chunk_document, embedding_text
 from .extract import extract, strip_running_lines
+from .office import SPREADSHEET_KINDS, count_slides, locate_rows
 from .scan import FileEntry
 from .summary import Failure, Progress, Summary, Timer
 
@@ -89,9 +90,18 @@ def _pdf_pages(path: Path) -> int:
         return 1
 
 
+def _pages(path: Path) -> int:
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return _pdf_pages(path)
+    if suffix == ".pptx":
+        return count_slides(path)
+    return 1
+
+
 def count_pages(todo: list[FileEntry]) -> int:
-    """Pages the progress bar counts: a PDF's page count, 1 for any other file."""
-    return sum(_pdf_pages(e.path) if e.path.suffix.lower() == ".pdf" else 1 for e in todo)
+    """Pages the progress bar counts: a PDF's pages, a presentation's slides, 1 for any other file."""
+    return sum(_pages(e.path) for e in todo)
 
 
 def extract_and_chunk(
@@ -113,6 +123,8 @@ def extract_and_chunk(
         chunk_tokens=settings.chunk_tokens,
         overlap_tokens=settings.overlap_tokens,
     )
+    if doc.kind in SPREADSHEET_KINDS:  # cite the sheet and its rows
+        chunks = locate_rows(chunks)
     t2 = time.perf_counter()
     timer.add("extract", t1 - t0)
     timer.add("chunk", t2 - t1)
