@@ -152,7 +152,8 @@ class IngestSettings(Section):
     ocr: Literal["auto", "off"] = Field(
         "auto",
         description="OCR of PDF pages without a text layer (scans) with Tesseract: 'auto' when the tesseract "
-        "binary is installed (Debian tesseract-ocr), 'off' never. Text pages never go through OCR.",
+        "binary and one of ocr_languages are installed (Debian tesseract-ocr, tesseract-ocr-eng ...; make ocr), "
+        "'off' never. Text pages never go through OCR.",
     )
     ocr_languages: list[str] = Field(
         ["eng", "deu", "fra", "spa", "ita", "por"],

@@ -12,6 +12,7 @@
           vectors.npy       float32 [chunks x dim], L2-normalised
           ann.faiss         approximate index, only when the index is large
       staging/<sha>.npz     chunks+vectors of files embedded by a run that has not committed yet
+      ocr-cache/<sha>/...   each page read by OCR, written at once (a killed run continues from it)
 
 A new version is built in ``versions/.tmp-*``, fsynced, renamed into place, and only then
 named in CURRENT. Killing the writer at any moment leaves CURRENT pointing at a complete

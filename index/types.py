@@ -76,6 +76,8 @@ class DocumentRecord:
     equipment: list[str] = field(default_factory=list)
     # Pages read by OCR (scans): page number as text -> mean Tesseract word confidence, 0-100.
     ocr_confidence: dict[str, float] = field(default_factory=dict)
+    # OCR ran on its pages without a text layer (so a later run does not try again).
+    ocr_tried: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import FileProblem
 
@@ -27,6 +28,9 @@ from .pdf import (
     text_badness,
 )
 from .textformats import extract_html, extract_markdown, extract_text
+
+if TYPE_CHECKING:
+    from .ocr import OcrContext
 
 __all__ = [
     "EDGE_LINES",
@@ -65,12 +69,13 @@ LOADERS = {
 }
 
 
-def extract(path: Path, pdf_mode: str = "auto") -> Extracted:
-    """Extract one file; raises FileProblem with a clear message for bad input."""
+def extract(path: Path, pdf_mode: str = "auto", ocr: OcrContext | None = None) -> Extracted:
+    """Extract one file; raises FileProblem with a clear message for bad input. ``ocr``: read PDF
+    pages without a text layer with Tesseract (ingest/ocr.py); None leaves them unread."""
     kind = LOADERS.get(path.suffix.lower())
     try:
         if kind == "pdf":
-            return extract_pdf(path, pdf_mode)
+            return extract_pdf(path, pdf_mode, ocr)
         if kind == "markdown":
             return extract_markdown(path)
         if kind == "html":

@@ -27,12 +27,14 @@ class Heading:
 
 @dataclass
 class Extracted:
-    kind: str  # pdf, markdown, html, text
+    kind: str  # pdf, markdown, html, text, docx, xlsx, xls, csv, pptx
     title: str
     pages: list[Page]
     outline: list[Heading] = field(default_factory=list)
     pages_without_text: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    ocr_confidence: dict[int, float] = field(default_factory=dict)  # page read by OCR -> mean word confidence
+    ocr_tried: bool = False  # OCR ran on the pages without a text layer (even if it found nothing)
 
     @property
     def page_count(self) -> int:

@@ -7,7 +7,8 @@ serves every page and pypdf is asked only for pages whose pdfium text is missing
 implausible; the better of the two wins and the page records which extractor served it.
 Outline (bookmarks) and page labels come from pdfium too (0.1 s vs 6 s for pypdf's outline
 on the big manual). Also here: the text-quality checks that choose between the two, and the
-removal of running headers/footers from PDF pages.
+removal of running headers/footers from PDF pages. Pages left without text by both (scans) are
+read by Tesseract when an ``OcrContext`` is given (``ocr.py``); their extractor is "ocr".
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import logging
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import FileProblem
 
 from .extracted import SPACES, Extracted, Heading, Page
+
+if TYPE_CHECKING:
+    from .ocr import OcrContext
 
 log = logging.getLogger("ingest.extract")  # the name these log lines have always carried
 
@@ -183,7 +187,9 @@ class _PypdfPages:
             return ""
 
 
-def extract_pdf(path: Path, mode: str = "auto") -> Extracted:
+def extract_pdf(path: Path, mode: str = "auto", ocr: OcrContext | None = None) -> Extracted:
+    """Pages of a PDF. ``ocr``: read the pages without a text layer with Tesseract (ingest/ocr.py);
+    None leaves them unread (reported)."""
     import pypdfium2 as pdfium
 
     _check_pdf_bytes(path)
@@ -242,18 +248,81 @@ def extract_pdf(path: Path, mode: str = "auto") -> Extracted:
             pages.append(Page(i + 1, text, used, label))
     finally:
         pdf.close()
-    return _finish_pdf(path, pages, outline, meta_title, warnings)
+    return _finish_pdf(path, pages, outline, meta_title, warnings, ocr)
 
 
 def _finish_pdf(
-    path: Path, pages: list[Page], outline: list[Heading], meta_title: str | None, warnings: list[str]
+    path: Path,
+    pages: list[Page],
+    outline: list[Heading],
+    meta_title: str | None,
+    warnings: list[str],
+    ocr: OcrContext | None = None,
 ) -> Extracted:
     empty = [p.number for p in pages if p.number is not None and len(p.text.strip()) < 3]
+    confidence: dict[int, float] = {}
+    failed: dict[int, str] = {}
+    if empty and ocr is not None:  # only pages without a text layer pay for OCR
+        confidence, failed = _ocr_pages(path, pages, empty, ocr, warnings)
+        empty = [p.number for p in pages if p.number is not None and len(p.text.strip()) < 3]
     if pages and len(empty) == len(pages):
-        raise FileProblem(
-            str(path), f"no text layer on any of its {len(pages)} pages (scanned?); run OCR on it first"
+        if ocr is None:
+            raise FileProblem(
+                str(path),
+                f"no text layer on any of its {len(pages)} pages (scanned?); run OCR on it first, or "
+                "install Debian tesseract-ocr (make ocr) so ingest reads scans itself (setting ingest.ocr "
+                '= "auto")',
+            )
+        why = f"OCR failed ({next(iter(failed.values()))})" if failed else NOTHING_FOUND_MSG
+        raise FileProblem(str(path), f"no text on any of its {len(pages)} pages: no text layer, and {why}")
+    blank = [n for n in empty if n not in failed]
+    if blank:
+        shown = ", ".join(map(str, blank[:12])) + (" ..." if len(blank) > 12 else "")
+        if ocr is None:
+            warnings.append(
+                f"{len(blank)} page(s) without a text layer (scanned or image-only): {shown}; "
+                "not read: install Debian tesseract-ocr (make ocr) to OCR them"
+            )
+        else:
+            warnings.append(f"{len(blank)} page(s) without a text layer where {NOTHING_FOUND_MSG}: {shown}")
+    tried = ocr is not None and bool(confidence or failed or blank)
+    return Extracted("pdf", _title_from(meta_title, path), pages, outline, empty, warnings, confidence, tried)
+
+
+NOTHING_FOUND = "OCR found no text"
+NOTHING_FOUND_MSG = f"{NOTHING_FOUND} either (blank, or a drawing?)"
+LOW_CONFIDENCE_PAGES_SHOWN = 5
+
+
+def _ocr_pages(
+    path: Path, pages: list[Page], empty: list[int], ocr: OcrContext, warnings: list[str]
+) -> tuple[dict[int, float], dict[int, str]]:
+    """Read the empty pages with OCR, in place; returns page -> confidence of the pages it read
+    and page -> why for the pages it could not read."""
+    todo = set(empty)
+    hint = "\n".join(p.text for p in pages if p.number not in todo)
+    done, failed = ocr.read_pages(path, empty, hint)
+    by_number = {p.number: p for p in pages}
+    confidence: dict[int, float] = {}
+    for n, got in done.items():
+        if len(got.text.strip()) < 3:
+            continue
+        page = by_number[n]
+        page.text, page.extractor = got.text, "ocr"
+        confidence[n] = round(got.confidence, 1)
+    low = [n for n, c in confidence.items() if c < ocr.min_confidence]
+    if len(low) <= LOW_CONFIDENCE_PAGES_SHOWN:
+        for n in low:
+            warnings.append(
+                f"OCR page {n}: low confidence {confidence[n]:.0f}%; check the citations against the scan"
+            )
+    else:
+        shown = ", ".join(map(str, low[:12])) + (" ..." if len(low) > 12 else "")
+        lo, hi = min(confidence[n] for n in low), max(confidence[n] for n in low)
+        warnings.append(
+            f"OCR: {len(low)} pages with low confidence ({lo:.0f}-{hi:.0f}%): {shown}; "
+            "check the citations against the scan"
         )
-    if empty:
-        shown = ", ".join(map(str, empty[:12])) + (" ..." if len(empty) > 12 else "")
-        warnings.append(f"{len(empty)} page(s) without a text layer (scanned or image-only): {shown}")
-    return Extracted("pdf", _title_from(meta_title, path), pages, outline, empty, warnings)
+    for n, why in failed.items():
+        warnings.append(f"OCR page {n} failed ({why}); the page is not indexed")
+    return confidence, failed

@@ -30,6 +30,7 @@ from index.store import IndexStore
 
 from .assemble import ann_for, assemble
 from .exclude import Rules
+from .ocr import available as ocr_engine
 from .plan import (
     IndexIdentity,
     Plan,
@@ -186,7 +187,9 @@ def _scan_and_hash(run: _Run) -> tuple[dict[str, FileEntry], list[Unreadable]]:
 def _plan_changes(
     run: _Run, prev: Previous, files: dict[str, FileEntry], unreadable: list[Unreadable]
 ) -> Plan:
-    plan = plan_changes(prev, files, unreadable, run.roots, run.summary)
+    # OCR available: scans indexed before it was are read again (ingest/ocr.py, plan._sort_files)
+    ocr_ready = ocr_engine(run.settings.ingest) is not None
+    plan = plan_changes(prev, files, unreadable, run.roots, run.summary, ocr_available=ocr_ready)
     tag_kept(plan, files)
     refuse_mass_delete(
         plan, prev, run.roots, run.settings.ingest.max_delete_fraction, run.options.allow_delete

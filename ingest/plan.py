@@ -21,6 +21,7 @@ from index.types import DocumentRecord, IndexMeta
 
 from .chunking import CHUNKER_VERSION
 from .extract import EXTRACTOR_VERSION
+from .ocr import needs_ocr
 from .scan import FileEntry, Unreadable
 from .summary import Summary
 
@@ -130,21 +131,30 @@ def plan_changes(
     unreadable: list[Unreadable],
     roots: list[tuple[Path, str]],
     summary: Summary,
+    ocr_available: bool = False,
 ) -> Plan:
-    """Compare the hashed files with the live version; reports unchanged, stale, renamed, removed."""
-    plan = _sort_files(prev, files, summary)
+    """Compare the hashed files with the live version; reports unchanged, stale, renamed, removed.
+    ``ocr_available``: OCR can read scanned pages in this run (see _sort_files)."""
+    plan = _sort_files(prev, files, summary, ocr_available)
     removed = _carry_over_missing(prev, files, unreadable, roots, plan, summary)
     plan.removed = _split_renames(removed, plan.reuse, roots, summary)
     summary.removed = [os.path.join(_shown_for(d.root, roots), d.source) for d in plan.removed]
     return plan
 
 
-def _sort_files(prev: Previous, files: dict[str, FileEntry], summary: Summary) -> Plan:
+def _sort_files(
+    prev: Previous, files: dict[str, FileEntry], summary: Summary, ocr_available: bool = False
+) -> Plan:
     """Each file found: unchanged (keep), same content as an indexed file (reuse), or to process."""
     plan = Plan()
     for src, e in sorted(files.items()):
         prev_doc = prev.by_source.get(src)
-        if prev_doc is not None and prev_doc.sha256 == e.sha256 and not prev.rechunk:
+        # A scan indexed while OCR was unavailable (pages without text, none read by OCR, OCR never
+        # tried on it) is processed again once OCR is available, like a changed file; so is a copy.
+        same = prev.by_sha.get(e.sha256)
+        if ocr_available and same is not None and needs_ocr(same):
+            plan.todo.append(e)
+        elif prev_doc is not None and prev_doc.sha256 == e.sha256 and not prev.rechunk:
             plan.keep[src] = replace(prev_doc, root=str(e.root), stale="")
             summary.unchanged += 1
         elif e.sha256 in prev.by_sha and not prev.rechunk:

@@ -25,6 +25,7 @@ from index.embeddings import Embedder
 from index.store import IndexStore, now_iso
 from index.types import Chunk, DocumentRecord
 
+from . import ocr as ocr_module
 from .chunking import chunk_document, embedding_text
 from .extract import extract, strip_running_lines
 from .office import SPREADSHEET_KINDS, count_slides, locate_rows
@@ -109,9 +110,11 @@ def extract_and_chunk(
     settings: IngestSettings,
     count_tokens: Callable[[Sequence[str]], list[int]],
     timer: Timer,
+    ocr: ocr_module.OcrContext | None = None,
 ) -> tuple[DocumentRecord, list[Chunk]]:
+    """``ocr``: the run's OCR context (None: pages without a text layer stay unread)."""
     t0 = time.perf_counter()
-    doc = extract(entry.path, settings.pdf_extractor)
+    doc = extract(entry.path, settings.pdf_extractor, ocr.for_file(entry.sha256) if ocr is not None else None)
     if settings.strip_headers and doc.kind == "pdf":
         strip_running_lines(doc.pages)
     t1 = time.perf_counter()
@@ -143,6 +146,8 @@ def extract_and_chunk(
         pages_without_text=doc.pages_without_text,
         warnings=doc.warnings,
         ingested_at=now_iso(),
+        ocr_confidence={str(n): c for n, c in doc.ocr_confidence.items()},
+        ocr_tried=doc.ocr_tried,
     )
     return record, chunks
 
@@ -166,13 +171,20 @@ class FileProcessor:
         done_by_sha: dict[str, Processed] = {}
         summary, progress = self.summary, self.progress
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as pool:
+        # OCR for pages without a text layer, once per run (None: off or tesseract not installed);
+        # its page cache lives under the index folder.
+        ocr = ocr_module.context(self.settings, self.store.path)
+
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as pool,
+            ocr_module.stop_on_error(ocr),
+        ):
             futures: dict[int, Future[tuple[DocumentRecord, list[Chunk]]]] = {}
 
             def submit(i: int) -> None:
                 if i < len(todo) and i not in futures:
                     futures[i] = pool.submit(
-                        extract_and_chunk, todo[i], self.settings, self.embedder.count_tokens, self.timer
+                        extract_and_chunk, todo[i], self.settings, self.embedder.count_tokens, self.timer, ocr
                     )
 
             submit(0)
