@@ -24,13 +24,14 @@ from core.grammar import safety_notes
 from core.settings import Settings
 from index.types import Chunk
 
+from . import language as langmod
 from .confidence import DEFAULT_FILE as DEFAULT_CALIBRATION
 from .confidence import Calibration, evidence
 from .grounding import Grounded, ground
 from .injection import screen
 from .llm import LLM, LLMError, StreamStats
 from .prompt import closest_only, not_covered, system_message, user_message
-from .query import Query
+from .query import Query, Turn
 from .quoting import best_quote
 from .result import AnswerResult, Citation, Event, SafetyNote
 from .retrieval import Passage, RetrievalResult, Retriever
@@ -58,6 +59,13 @@ class _Lead:
         chunk = passages[n - 1].chunk
         quote = best_quote(query.standalone, chunk.text, context=_where(chunk))
         return cls(n, quote, f"“{quote}” [{n}]" if quote else "")
+
+    def record(self, result: AnswerResult, passages: Sequence[Passage]) -> None:
+        """The quoted lines as structured data beside the text (the UI frames them in the operator's
+        language and labels them with the manual's language)."""
+        result.quote = self.quote
+        result.quote_n = self.n
+        result.quote_lang = langmod.detect(passages[self.n - 1].chunk.text) if self.n else ""
 
 
 @dataclass
@@ -122,7 +130,7 @@ class Answerer:
     def stream(
         self,
         question: str,
-        history: Sequence[tuple[str, str]] = (),
+        history: Sequence[Turn | tuple[str, str]] = (),
         sources: Sequence[str] | None = None,
         equipment: str | None = None,
         lang: str | None = None,
@@ -154,6 +162,7 @@ class Answerer:
                 lead = _Lead.pick(query, r.passages, flags)
                 if lead.text:
                     result.answer += "\n" + lead.text
+                    lead.record(result, r.passages)
         else:
             # Manual text is data: a passage the injection screen flags is shown with a warning but is
             # never quoted as the answer, never given to the model and never supports a sentence.
@@ -284,6 +293,7 @@ class Answerer:
                 # The model gave up, but the top passage holds the very code or phrase the
                 # question names: "not in the manuals" would be false. Show the manual's lines.
                 result.answer = lead.text
+                lead.record(result, passages)
                 result.citations = [Citation.of(lead.n, top)]
                 result.grounding["reason"] = "the model gave no supported answer; quoting the manual"
             elif gave_up:
@@ -303,6 +313,8 @@ class Answerer:
         if model_part and _mostly_same(model_part, lead.quote):
             model_part = ""
         result.answer = "\n".join(x for x in (lead.text, model_part) if x)
+        if lead.text:
+            lead.record(result, passages)
         cited = sorted({lead.n, *g.cited} - {0}) if model_part else [lead.n] if lead.n else []
         result.citations = [Citation.of(n, passages[n - 1]) for n in cited]
         if not result.answer:

@@ -1,10 +1,14 @@
-"""``python -m chatbot.eval --index PATH --qa FILE [--qa FILE2] [--foreign FILE] [--k 5] [--answers] [--json] [--out FILE.jsonl]``
+"""``python -m chatbot.eval --index PATH --qa FILE [--qa FILE2] [--foreign FILE] [--conversations FILE] [--k 5] [--answers] [--json] [--out FILE.jsonl]``
 
 Scores retrieval (hit@1, hit@k, MRR, by kind and language, latency), the outcome the operator
 gets (answerable questions: answered right = an answer citing a gold page, answered wrong = an
 answer citing none, low confidence = the closest passages shown as such, not in the manuals;
 unanswerable ones: the share not answered) and, with ``--answers``, the generated answers
 (must_contain recall, citation accuracy, time to first token, total time).
+
+``--conversations FILE`` asks multi-turn conversations: each turn with the earlier turns of its
+conversation as history (what the operator's chat does); a turn's record id is
+``<conversation id>/<turn number>``, its kind ``first turn``, ``follow-up`` or ``unanswerable``.
 
 Every QA file is reported on its own, and on its two stable halves (``tune``/``check``, a hash
 of the question id: fit on one, report the other). ``--foreign FILE`` asks the answerable
@@ -27,7 +31,19 @@ from core.logs import setup_logging
 from core.settings import load_settings
 
 from .grounding import citations_in
-from .qa import Question, Retrieved, first_hit_rank, grouped, is_hit, load_qa, score, split_of
+from .qa import (
+    Question,
+    Retrieved,
+    conversation_of,
+    first_hit_rank,
+    grouped,
+    is_hit,
+    load_conversations,
+    load_qa,
+    score,
+    split_of,
+)
+from .query import Turn
 from .wiring import AppDeps, build_app
 
 
@@ -128,10 +144,15 @@ def evaluate(
     ``answers`` the app has no model: the answer is what an operator reads when the model is
     unavailable (the quoted manual lines, or "not in the manuals")."""
     rows: list[Row] = []
+    history: list[Turn] = []
+    conversation = ""
     for i, q in enumerate(questions):
         row = Row(q, file=files[i] if i < len(files) else "")
         result = None
-        for ev in deps.answerer.stream(q.question):
+        if conversation_of(q.id) != conversation or not conversation:
+            history = []  # a new conversation (or a lone question) starts without history
+        conversation = conversation_of(q.id)
+        for ev in deps.answerer.stream(q.question, history=list(history)):
             if ev.kind == "retrieved" and ev.retrieval is not None:
                 r = ev.retrieval
                 res = [Retrieved(p.chunk.source, tuple(p.chunk.pages)) for p in r.passages]
@@ -149,6 +170,8 @@ def evaluate(
             elif ev.kind == "done":
                 result = ev.result
         assert result is not None
+        if conversation:
+            history.append(result.turn())
         row.outcome = result.outcome
         row.confidence = result.confidence
         row.answer = result.answer
@@ -330,7 +353,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--index", help="index folder (default: setting index.path)")
-    p.add_argument("--qa", action="append", required=True, help="QA JSON Lines file (repeatable)")
+    p.add_argument("--qa", action="append", default=[], help="QA JSON Lines file (repeatable)")
+    p.add_argument(
+        "--conversations",
+        action="append",
+        default=[],
+        help="multi-turn conversations (JSON Lines; each turn asked with the earlier ones as history; repeatable)",
+    )
     p.add_argument("--k", type=int, help="passages retrieved per question (default: setting retrieval.k)")
     p.add_argument("--answers", action="store_true", help="also generate and score answers (needs the LLM)")
     p.add_argument("--json", action="store_true", help="print one JSON object with all figures")
@@ -352,8 +381,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings.log_level, settings.log_format)
         questions: list[Question] = []
         files: list[str] = []
-        for path, foreign in [(q, False) for q in args.qa] + [(q, True) for q in args.foreign]:
-            report = load_qa(path)
+        if not args.qa and not args.conversations:
+            raise UserError("give at least one --qa or --conversations file")
+        for path, how in (
+            [(q, "qa") for q in args.qa]
+            + [(q, "foreign") for q in args.foreign]
+            + [(c, "conversations") for c in args.conversations]
+        ):
+            foreign = how == "foreign"
+            report = load_conversations(path) if how == "conversations" else load_qa(path)
             for err in report.errors:
                 print(f"warning: {err}", file=sys.stderr)
             qs = report.questions
@@ -366,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             questions.extend(qs)
             files.extend([("foreign:" if foreign else "") + path] * len(qs))
         if not questions:
-            raise UserError("no valid questions in " + ", ".join(args.qa))
+            raise UserError("no valid questions in " + ", ".join(args.qa + args.conversations))
         with build_app(settings, with_llm=args.answers) as deps:
             rows = evaluate(deps, questions, args.answers, files)
     except UserError as exc:

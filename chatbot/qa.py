@@ -47,32 +47,78 @@ def load_qa(path: str | Path) -> LoadReport:
     """Read a QA JSON Lines file; malformed lines are reported with their line number and skipped."""
     out: list[Question] = []
     errors: list[str] = []
+    for n, d in _objects(path, errors):
+        try:
+            out.append(_question(d, str(d.get("id") or f"line-{n}")))
+        except (ValueError, TypeError) as exc:
+            errors.append(f"{path}:{n}: skipped malformed line ({exc})")
+    return LoadReport(out, errors)
+
+
+def load_conversations(path: str | Path) -> LoadReport:
+    """Read a conversations file: one JSON object per line, ``{"id": ..., "turns": [{question, source,
+    pages, must_contain, answerable, lang}, ...]}``. Each turn becomes a Question with id
+    ``<conversation id>/<turn number>`` (1-based) and kind ``first turn`` or ``follow-up`` (unless the
+    turn names its own kind); a malformed conversation is reported and skipped whole."""
+    out: list[Question] = []
+    errors: list[str] = []
+    for n, d in _objects(path, errors):
+        try:
+            conv = _required_str(d, "id")
+            turns = d.get("turns")
+            if not isinstance(turns, list) or not turns:
+                raise ValueError("'turns' must be a non-empty list")
+            qs = []
+            for i, t in enumerate(turns, 1):
+                if not isinstance(t, dict):
+                    raise ValueError(f"turn {i} is not a JSON object")
+                kind = "first turn" if i == 1 else "follow-up"
+                if not bool(t.get("answerable", bool(t.get("source")))):
+                    kind = "unanswerable"
+                qs.append(_question({"kind": kind, **t}, f"{conv}/{i}"))
+            out.extend(qs)
+        except (ValueError, TypeError) as exc:
+            errors.append(f"{path}:{n}: skipped malformed conversation ({exc})")
+    return LoadReport(out, errors)
+
+
+def conversation_of(question_id: str) -> str:
+    """The conversation a turn belongs to ("conv-7/3" -> "conv-7"); "" for a lone question."""
+    return question_id.rsplit("/", 1)[0] if "/" in question_id else ""
+
+
+def _objects(path: str | Path, errors: list[str]) -> Iterable[tuple[int, dict[str, Any]]]:
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 d = json.loads(line)
-                if not isinstance(d, dict):
-                    raise ValueError("not a JSON object")
-                answerable = bool(d.get("answerable", bool(d.get("source"))))
-                q = Question(
-                    id=str(d.get("id") or f"line-{n}"),
-                    question=_required_str(d, "question"),
-                    answer=str(d.get("answer", "")),
-                    source=str(d.get("source") or ""),
-                    pages=tuple(int(p) for p in d.get("pages") or ()),
-                    must_contain=tuple(str(s) for s in d.get("must_contain") or ()),
-                    answerable=answerable,
-                    kind=str(d.get("kind") or ("unanswerable" if not answerable else "other")),
-                    lang=str(d.get("lang") or "en"),
-                )
-                if q.answerable and not q.source:
-                    raise ValueError("answerable question without 'source'")
-                out.append(q)
-            except (ValueError, TypeError) as exc:
+            except ValueError as exc:
                 errors.append(f"{path}:{n}: skipped malformed line ({exc})")
-    return LoadReport(out, errors)
+                continue
+            if not isinstance(d, dict):
+                errors.append(f"{path}:{n}: skipped malformed line (not a JSON object)")
+                continue
+            yield n, d
+
+
+def _question(d: dict[str, Any], qid: str) -> Question:
+    answerable = bool(d.get("answerable", bool(d.get("source"))))
+    q = Question(
+        id=qid,
+        question=_required_str(d, "question"),
+        answer=str(d.get("answer", "")),
+        source=str(d.get("source") or ""),
+        pages=tuple(int(p) for p in d.get("pages") or ()),
+        must_contain=tuple(str(s) for s in d.get("must_contain") or ()),
+        answerable=answerable,
+        kind=str(d.get("kind") or ("unanswerable" if not answerable else "other")),
+        lang=str(d.get("lang") or "en"),
+    )
+    if q.answerable and not q.source:
+        raise ValueError("answerable question without 'source'")
+    return q
 
 
 def _required_str(d: dict[str, Any], key: str) -> str:
@@ -131,7 +177,9 @@ def grouped(
 
 def split_of(question_id: str) -> str:
     """The stable half a question belongs to: ``tune`` (fit on it) or ``check`` (report on it).
-    A hash of the id, so adding questions never moves the others."""
+    A hash of the id, so adding questions never moves the others; the turns of a conversation
+    go to the half of their conversation."""
     import hashlib
 
+    question_id = conversation_of(question_id) or question_id
     return "tune" if hashlib.blake2b(question_id.encode(), digest_size=8).digest()[0] % 2 == 0 else "check"

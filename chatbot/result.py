@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.grammar import codes_in
+from index.types import short_title
+
 from .injection import screen
+from .query import Turn, subject_terms
 from .retrieval import Passage, RetrievalResult
 
 OUTCOMES = ("answer", "low_confidence", "not_in_manuals")
@@ -69,9 +73,26 @@ class AnswerResult:
     grounding: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     index_version: str = ""
+    # The manual lines quoted verbatim at the start of the answer ("“quote” [n]"), which passage they
+    # come from and the manual's language ("" when the answer leads with no quote).
+    quote: str = ""
+    quote_n: int = 0
+    quote_lang: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def turn(self) -> Turn:
+        """What this answer establishes for the next question of the conversation: the codes it was
+        about, and where the answer came from (only when it answered: a low-confidence passage is
+        not a topic the operator agreed to)."""
+        topic = ""
+        if self.outcome == "answer" and self.citations:
+            c = self.citations[0]
+            section = c.section.split(" > ")[-1] if c.section else ""
+            topic = " · ".join(x for x in (short_title(c.title), section) if x)
+        standalone = self.standalone_question or self.question
+        return Turn(self.question, self.answer, tuple(codes_in(standalone)), topic, subject_terms(standalone))
 
 
 def public_dict(r: AnswerResult) -> dict[str, Any]:
@@ -109,6 +130,7 @@ def public_dict(r: AnswerResult) -> dict[str, Any]:
         "grounding": d["grounding"],
         "timings": {k: round(v, 1) for k, v in d["timings"].items()},
         "index_version": d["index_version"],
+        "quote": {"text": d["quote"], "n": d["quote_n"], "lang": d["quote_lang"]} if d["quote"] else None,
     }
 
 

@@ -186,6 +186,14 @@ def print_summary(s: Summary) -> None:
         ("renamed", s.renamed),
     ):
         _named(console, label, names)
+    for name, pages in s.ocr.items():
+        conf = sorted(pages.items(), key=lambda kv: kv[1])
+        low_page, low = conf[0]
+        mean = sum(pages.values()) / len(pages)
+        console.print(
+            f"ocr       {shown(name)}: {len(pages)} page(s) read by OCR, mean confidence {mean:.0f}% "
+            f"(lowest {low:.0f}% on page {low_page})"
+        )
     for name in s.stale:
         console.print(f"stale     {shown(name)} (could not be read; the indexed version is kept)")
     if s.excluded:

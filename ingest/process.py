@@ -198,6 +198,8 @@ class FileProcessor:
                     summary.pages_processed += record.pages
                     for w in record.warnings:
                         summary.warnings.append(f"{e.display}: {w}")
+                    if record.ocr_confidence:
+                        summary.ocr[e.display] = dict(record.ocr_confidence)
                     vectors = self._vectors_for(e, chunks, doc_pages, done_by_sha)
                     p = Processed(e, record, chunks, vectors)
                     done_by_sha[e.sha256] = p

@@ -43,6 +43,7 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     excluded: list[Skipped] = field(default_factory=list)  # by an exclusion rule (ingest/exclude.py)
     unsupported: list[Skipped] = field(default_factory=list)  # why = the file's extension
+    ocr: dict[str, dict[str, float]] = field(default_factory=dict)  # file -> page -> OCR confidence
     pages_processed: int = 0
     chunks_total: int = 0
     chunks_embedded: int = 0
@@ -70,6 +71,7 @@ class Summary:
             "unsupported": {
                 ext: [x.path for x in self.unsupported if x.why == ext] for ext in self.unsupported_counts()
             },
+            "ocr": {path: {"pages": pages} for path, pages in self.ocr.items()},
             "pages_processed": self.pages_processed,
             "chunks_total": self.chunks_total,
             "chunks_embedded": self.chunks_embedded,

@@ -136,6 +136,10 @@ def test_a_real_share_every_document_indexed_every_skip_named(share: Path, tmp_p
     assert "added     " + os.path.join(str(share), "mixer", "MX-7_Maintenance_Plan.docx") in out
     assert "excluded  " + os.path.join(str(share), "COPYING.txt") + "  (default rule 'COPYING*')" in out
     assert "not read (type not supported): 1 file(s): .dwg 1" in out
+    if shutil.which("tesseract"):
+        scan_line = next(ln for ln in out.splitlines() if ln.startswith("ocr "))
+        assert "HP-200_fault_table_scan.pdf: 1 page(s) read by OCR, mean confidence" in scan_line
+        assert s["ocr"][str(share / "press-2" / "HP-200_fault_table_scan.pdf")]["pages"]["1"] > 80
 
 
 def test_include_all_and_an_ignore_file_that_takes_a_file_back(share: Path, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def test_low_confidence_shows_the_caveat_then_the_closest_lines_linked() -> None
     html = render_answer(r, 3)
     assert 'class="abstain low-confidence"' in html and "I am not sure the manuals answer this" in html
     assert '<a class="cite" href="#cite-3-1">[1]</a>' in html  # the quoted line links to its passage
-    assert "Closest passages:" in html and "Sources:" not in html
+    assert "Closest passages, may not answer this:" in html and "Sources:" not in html
 
 
 def test_not_in_the_manuals_says_so_and_marks_the_nearest_as_no_answer() -> None:
@@ -32,7 +32,38 @@ def test_not_in_the_manuals_says_so_and_marks_the_nearest_as_no_answer() -> None
     )
     html = render_answer(r, 1)
     assert 'class="abstain not-in-manuals"' in html and "Handbücher behandeln das nicht" in html
-    assert "Nearest passages (not an answer)" in html
+    assert "Nicht in den Handbüchern. Nächste Stellen (keine Antwort):" in html  # framed in German
+
+
+def test_a_quoted_answer_is_framed_in_the_operators_language_and_labelled_with_the_manuals() -> None:
+    quote = "E-107 Main pump motor overload."
+    r = AnswerResult(
+        "Was bedeutet E-107?",
+        f"“{quote}” [1]\nDer Hauptpumpenmotor ist überlastet [1].",
+        abstained=False,
+        lang="de",
+        citations=[ROW],
+        passages=[ROW],
+        quote=quote,
+        quote_n=1,
+        quote_lang="en",
+    )
+    html = render_answer(r, 2)
+    assert "Aus dem Handbuch, Seite 7:" in html and "Handbuchtext auf Englisch" in html
+    assert (
+        f'<blockquote class="quote" lang="en">“{quote}” <a class="cite" href="#cite-2-1">[1]</a></blockquote>'
+        in html
+    )
+    assert '<div class="generated">' in html and "Zusammenfassung des Assistenten" in html  # looks different
+    assert "Quellen:" in html and "S. 7" in html
+    for lang, frame in (
+        ("es", "Del manual, página 7:"),
+        ("fr", "Extrait du manuel, page 7 :"),
+        ("it", "Dal manuale, pagina 7:"),
+        ("pt", "Do manual, página 7:"),
+        ("zh", "手册第 7 页："),
+    ):
+        assert frame in render_answer(r, 2, lang), lang
 
 
 def test_a_passage_text_is_escaped_in_every_outcome() -> None:

@@ -402,3 +402,82 @@ def test_hmi_with_an_unknown_machine_tag_says_so_and_answers_nothing(ui, browser
     ok = httpx.get(ui["url"] + "/healthz", params={"equipment": "conveyor"})
     assert ok.status_code == 200 and ok.json()["equipment_check"]["manuals"] == 4
     assert ok.json()["equipment"]["press"] == 3
+
+
+# ------------------------------------------------------------------ conversations in the operator's language
+def _last_message(page) -> str:
+    return page.evaluate(
+        "() => { const m = document.querySelectorAll('#chat .message'); return m.length ? m[m.length-1].innerText : ''; }"
+    )
+
+
+def test_a_follow_up_naming_its_own_code_gets_that_code(ui, browser) -> None:
+    # each conversation test is its own panel (address) for the per-panel rate limit
+    page = browser.new_page(
+        viewport={"width": 1280, "height": 860}, extra_http_headers={"X-Forwarded-For": "10.3.0.1"}
+    )
+    page.goto(ui["url"] + "/", wait_until="load")
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    _ask(page, "What does E-107 mean?")
+    assert "E-107" in _last_message(page)
+    before = len(page.query_selector_all("#chat .message"))
+    page.fill("#question textarea", "and what about E-112?")
+    page.click("#send")
+    page.wait_for_function(
+        f"() => {{ const m = document.querySelectorAll('#chat .message'); return m.length > {before} && "
+        "m[m.length-1].querySelector('.chips, .abstain'); }",
+        timeout=120_000,
+    )
+    last = _last_message(page)
+    assert "E-112" in last and "E-107" not in last.split("Sources")[0], last
+    page.screenshot(path=str(SHOTS / "follow_up_e112.png"))
+    page.close()
+
+
+def test_a_topic_switch_after_three_turns_answers_the_new_topic(ui, browser) -> None:
+    page = browser.new_page(
+        viewport={"width": 1280, "height": 860}, extra_http_headers={"X-Forwarded-For": "10.3.0.2"}
+    )
+    page.goto(ui["url"] + "/", wait_until="load")
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    for q in ("What does E-104 mean on the press?", "How do I reset it?", "What does E-101 mean?"):
+        _ask(page, q)
+        page.wait_for_timeout(300)
+    n = len(page.query_selector_all("#chat .message"))
+    page.fill("#question textarea", "How tight should the conveyor belt be and how do I adjust it?")
+    page.click("#send")
+    page.wait_for_function(
+        f"() => {{ const m = document.querySelectorAll('#chat .message'); return m.length > {n} && "
+        "m[m.length-1].querySelector('.chips, .abstain'); }",
+        timeout=120_000,
+    )
+    last = _last_message(page)
+    assert "CV-50" in last and "HP-200" not in last, last
+    page.close()
+
+
+def test_a_german_question_in_the_hmi_gets_german_framing_around_the_english_quote(ui, browser) -> None:
+    page = browser.new_page(
+        viewport={"width": 800, "height": 480}, extra_http_headers={"X-Forwarded-For": "10.3.0.3"}
+    )
+    page.goto(ui["url"] + "/?embed=1&equipment=conveyor&lang=de", wait_until="load")
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    page.wait_for_function(  # the UI strings in the operator's language (set when the page has loaded)
+        "() => (document.querySelector('#question textarea')?.placeholder || '').startsWith('Ihre Frage')",
+        timeout=30_000,
+    )
+    assert page.inner_text("#send").strip() == "Fragen"
+    _ask(page, "Was bedeutet Alarm AL-05?")
+    msg = page.query_selector_all("#chat .message")[-1]
+    text = msg.inner_text()
+    assert "Aus dem Handbuch" in text and "Handbuchtext auf Englisch" in text, text
+    assert "Quellen:" in text or "Nächstliegende Stellen" in text, text
+    quote = msg.query_selector("blockquote.quote")
+    assert quote is not None and quote.get_attribute("lang") == "en"
+    assert "AL-05" in quote.inner_text() and "Pull-cord" in quote.inner_text()  # the English text, verbatim
+    # the citation is on screen without scrolling the page
+    box = msg.query_selector("a[href^='#cite-']").bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 480, box
+    assert page.evaluate("() => document.scrollingElement.scrollTop") == 0
+    page.screenshot(path=str(SHOTS / "hmi_de_800x480.png"))
+    page.close()

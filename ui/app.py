@@ -19,17 +19,20 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from chatbot.equipment import machines, norm
+from chatbot import language as langmod
+from chatbot.equipment import UnknownEquipment, machines, norm
+from chatbot.query import Turn
 from chatbot.result import AnswerResult, Citation, public_dict
 from chatbot.wiring import AppDeps
 from core.errors import UserError
 
 from .feedback import FeedbackStore
 from .files import PageImages
+from .i18n import t, ui_lang
 from .library import render_table
 from .library import rows as library_rows
 from .ratelimit import RateLimiter
-from .render import CSS, _linked, render_answer, render_found, render_source
+from .render import CSS, _linked, render_answer, render_found, render_quote, render_source
 from .routes import add_library_routes, add_routes
 from .security import ClientAddress, SecurityHeaders, frame_ancestors
 
@@ -42,6 +45,10 @@ JS_ON_LOAD = """
   if (!window.__opassistCite) {
     window.__opassistCite = true;
     document.addEventListener('click', (e) => {
+      if (e.target.closest('#close-sources')) {  // the HMI's source overlay: back to the chat
+        document.body.classList.remove('show-sources');
+        return;
+      }
       const a = e.target.closest('a[href^="#cite-"]');
       if (!a) return;
       e.preventDefault();
@@ -50,7 +57,28 @@ JS_ON_LOAD = """
       if (!box) return;
       box.value = a.getAttribute('href').slice(6) + '@' + Date.now();
       box.dispatchEvent(new Event('input', {bubbles: true}));
+      if (document.body.classList.contains('embed')) document.body.classList.add('show-sources');
     }, true);
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') document.body.classList.remove('show-sources');
+    });
+  }
+  if (document.body.classList.contains('embed') && !window.__opassistTop) {
+    // HMI panel: an answer taller than the chat shows its top (Gradio scrolls to the bottom ~300 ms later)
+    window.__opassistTop = true;
+    let seen = null;
+    new MutationObserver(() => {
+      const rows = document.querySelectorAll('#chat .message-row.bot-row');
+      const m = rows[rows.length - 1];
+      if (!m || m === seen || !m.querySelector('.chips, .abstain')) return;
+      seen = m;
+      setTimeout(() => {
+        const wrap = document.querySelector('#chat .bubble-wrap');
+        if (!wrap) return;
+        const over = wrap.getBoundingClientRect().top - m.getBoundingClientRect().top;
+        if (over > 0) wrap.scrollTop -= over + 4;
+      }, 700);
+    }).observe(document.body, {childList: true, subtree: true});
   }
 }
 """
@@ -59,11 +87,12 @@ JS_ON_LOAD = """
 @dataclass
 class SessionState:
     messages: list[dict[str, Any]] = field(default_factory=list)
-    history: list[tuple[str, str]] = field(default_factory=list)
+    history: list[Turn] = field(default_factory=list)
     results: list[AnswerResult] = field(default_factory=list)
     msg_to_result: dict[int, int] = field(default_factory=dict)
     equipment: str | None = None
-    lang: str | None = None
+    lang: str | None = None  # the HMI's lang= (None: each question's own language)
+    ui_lang: str | None = None  # the language of the last answer's framing
     embed: bool = False
     last_feedback_id: int | None = None
 
@@ -86,37 +115,37 @@ class UI:
                 return d
         return None
 
-    def source_view(self, c: Citation) -> tuple[str, str | None]:
+    def source_view(self, c: Citation, lang: str | None = None) -> tuple[str, str | None]:
         doc = self._doc(c.source)
         url = f"/files/{doc.sha256}" if doc is not None else None
         img = self.pages.image(doc, c.page, c.quote) if doc is not None and c.page else None
-        return render_source(c, url), (str(img) if img else None)
+        return render_source(c, url, lang), (str(img) if img else None)
 
-    def _check(self, question: str, request: gr.Request | None) -> str:
+    def _check(self, question: str, request: gr.Request | None, lang: str | None = None) -> str:
         q = (question or "").strip()
         if not q:
-            raise gr.Error("Type a question first.")
+            raise gr.Error(t("type_first", lang))
         if len(q) > self.s.max_question_chars:
-            raise gr.Error(
-                f"The question is too long ({len(q)} characters; at most {self.s.max_question_chars}). "
-                "Please shorten it."
-            )
+            raise gr.Error(t("too_long", lang, n=len(q), max=self.s.max_question_chars))
         # Per client address, not per browser session: a new session must not reset the limit.
         peer = request.client.host if request is not None and request.client else None
         headers = dict(request.headers) if request is not None else {}
         ok, wait = self.limiter.allow(self.client_address(peer, headers))
         if not ok:
-            raise gr.Error(f"Too many questions from this screen. Please wait {wait:.0f} s.")
+            raise gr.Error(t("rate_limited", lang, s=f"{wait:.0f}"))
         return q
 
     # ---------------------------------------------------------------- events
-    def on_load(self, state: SessionState, request: gr.Request) -> tuple[SessionState, str, Any]:
+    def on_load(
+        self, state: SessionState, request: gr.Request
+    ) -> tuple[SessionState, str, Any, Any, Any, Any]:
         params = dict(request.query_params) if request is not None else {}
         state.embed = params.get("embed", "0") not in ("0", "", "false")
         state.lang = params.get("lang") or None
+        ul = state.lang
         eq = (params.get("equipment") or "").strip() or None
         idx = self.deps.handle.get().index
-        status = f"{len(idx.documents)} manuals · index {idx.version}"
+        status = f"{t('manuals_status', ul, n=len(idx.documents))} · index {idx.version}"
         banner: Any = gr.update(value="", visible=False)
         if eq:
             # The tag is kept even when no manual carries it: questions are then refused with the
@@ -125,18 +154,22 @@ class UI:
             known = machines(idx.documents, self.deps.settings.retrieval.equipment)
             n = len(known.get(norm(eq), []))
             if n:
-                status += f" · machine: **{html.escape(eq)}** ({n} manual{'s' * (n != 1)})"
+                status += f" · {t('machine', ul)}: **{html.escape(eq)}** ({n})"
             else:
-                others = ", ".join(html.escape(t) for t, s in known.items() if s) or "none"
-                msg = (
-                    f"⚠ No manual in the library belongs to machine <b>{html.escape(eq)}</b>: questions are not "
-                    f"answered until the screen's link is fixed. Machines with manuals: {others}."
-                )
+                others = ", ".join(html.escape(tag) for tag, s in known.items() if s) or "-"
+                msg = t("unknown_machine", ul, tag=f"<b>{html.escape(eq)}</b>", known=others)
                 status += f" · unknown machine '{html.escape(eq)}'"
                 banner = gr.update(
                     value=f'<div class="unknown-machine" role="alert">{msg}</div>', visible=True
                 )
-        return state, status, banner
+        return (
+            state,
+            status,
+            banner,
+            gr.update(placeholder=t("placeholder", ul)),
+            gr.update(value=t("ask", ul)),
+            gr.update(value="✕ " + t("close", ul)),
+        )
 
     def library_html(self, q: str = "") -> str:
         idx = self.deps.handle.get().index
@@ -144,16 +177,20 @@ class UI:
         return render_table(found, len(idx.documents), idx.version)
 
     def respond(self, question: str, state: SessionState, request: gr.Request) -> Iterator[tuple[Any, ...]]:
-        q = self._check(question, request)
+        q = self._check(question, request, state.lang)
+        # the operator's language for everything around the manual's words: lang= or the question's
+        ul = state.lang or langmod.detect(q)
+        state.ui_lang = ul
         msg = len(state.messages) + 1  # index of the assistant message
         state.messages = [
             *state.messages,
             {"role": "user", "content": html.escape(q)},
-            {"role": "assistant", "content": "<i>Searching the manuals…</i>"},
+            {"role": "assistant", "content": f"<i>{t('searching', ul)}</i>"},
         ]
         yield state.messages, "", gr.skip(), gr.skip(), state
         generated = ""
         lead = ""
+        found: list[Citation] = []
         last = 0.0
         result: AnswerResult | None = None
         try:
@@ -166,11 +203,11 @@ class UI:
                     found = [Citation.of(i, p) for i, p in enumerate(ev.retrieval.passages, 1)]
                     if not found:
                         continue
-                    state.messages[-1]["content"] = render_found(found, msg)
-                    src, img = self.source_view(found[0])
+                    state.messages[-1]["content"] = render_found(found, msg, ul)
+                    src, img = self.source_view(found[0], ul)
                     yield state.messages, gr.skip(), src, img, state
                 elif ev.kind == "lead":
-                    lead = _linked(ev.text, msg)
+                    lead = _lead_html(ev.text, found, msg, ul)
                     state.messages[-1]["content"] = f'<div class="answer">{lead}</div>'
                     yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
                 elif ev.kind == "token":
@@ -184,23 +221,29 @@ class UI:
                 elif ev.kind == "done":
                     result = ev.result
         except UserError as exc:
-            state.messages[-1]["content"] = f'<div class="note">{html.escape(str(exc))}</div>'
+            text = str(exc)
+            if isinstance(exc, UnknownEquipment) and ui_lang(ul) != "en":
+                known = machines(
+                    self.deps.handle.get().index.documents, self.deps.settings.retrieval.equipment
+                )
+                text = t(
+                    "unknown_machine", ul, tag=exc.tag, known=", ".join(k for k, v in known.items() if v)
+                )
+            state.messages[-1]["content"] = f'<div class="note">{html.escape(text)}</div>'
             yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(text) from exc
         except Exception as exc:
             log.exception("answering failed")
-            state.messages[-1]["content"] = (
-                '<div class="note">Something went wrong; the admin can see the log.</div>'
-            )
+            state.messages[-1]["content"] = f'<div class="note">{t("went_wrong", ul)}</div>'
             yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
-            raise gr.Error("Something went wrong; the admin can see the log.") from exc
+            raise gr.Error(t("went_wrong", ul)) from exc
         assert result is not None
         state.results.append(result)
         state.msg_to_result[msg] = len(state.results) - 1
-        state.history.append((q, result.answer))
-        state.messages[-1]["content"] = render_answer(result, msg)
+        state.history.append(result.turn())  # what it established, not its wording (chatbot/query.py)
+        state.messages[-1]["content"] = render_answer(result, msg, ul)
         first = result.citations or result.passages[:1]
-        src, img = self.source_view(first[0]) if first else ("", None)
+        src, img = self.source_view(first[0], ul) if first else ("", None)
         yield state.messages, gr.skip(), src, img, state
 
     def on_cite(self, value: str, state: SessionState) -> tuple[Any, Any]:
@@ -217,7 +260,7 @@ class UI:
         )
         if cite is None:
             return gr.skip(), gr.skip()
-        return self.source_view(cite)
+        return self.source_view(cite, state.ui_lang)
 
     def on_like(self, state: SessionState, data: gr.LikeData, request: gr.Request) -> None:
         ri = state.msg_to_result.get(int(data.index if isinstance(data.index, int) else data.index[0]))
@@ -277,6 +320,8 @@ class UI:
                 gr.Markdown(f"### {html.escape(self.s.title)}")
                 status = gr.Markdown("", elem_id="status")
             banner = gr.HTML("", visible=False, elem_id="machine-banner")
+            # the status as one compact line on the HMI panel, where the header is hidden (CSS)
+            embed_status = gr.Markdown("", elem_id="embed-status")
             with gr.Tabs(elem_id="tabs"):
                 with gr.Tab("Chat", elem_id="chat-tab"), gr.Row(elem_id="main", equal_height=False):
                     with gr.Column(scale=3, elem_id="chat-col"):
@@ -312,6 +357,8 @@ class UI:
                                 "Send comment", scale=1, elem_id="send-comment", min_width=100
                             )
                     with gr.Column(scale=2, elem_id="sources-col"):
+                        # only on the HMI panel, where the sources open as an overlay (JS_ON_LOAD, CSS)
+                        close = gr.Button("✕ Close", elem_id="close-sources", min_width=120)
                         src = gr.HTML(
                             "<i>Tap a citation like [1] to see the page it comes from.</i>",
                             elem_id="source-info",
@@ -336,7 +383,13 @@ class UI:
                     lib = gr.HTML("", elem_id="library")
             cite = gr.Textbox(elem_id="cite-select", visible="hidden", show_label=False, container=False)
 
-            demo.load(self.on_load, inputs=[state], outputs=[state, status, banner], api_visibility="private")
+            demo.load(
+                self.on_load,
+                inputs=[state],
+                outputs=[state, status, banner, q, send, close],
+                api_visibility="private",
+            )
+            status.change(None, inputs=[status], outputs=[embed_status], js="(s) => s")
             demo.load(self.library_html, inputs=None, outputs=[lib], api_visibility="private")
             for trigger in (lib_btn.click, lib_q.submit):
                 trigger(self.library_html, inputs=[lib_q], outputs=[lib], api_visibility="private")
@@ -386,4 +439,17 @@ def build_ui(deps: AppDeps) -> FastAPI:
         allowed_paths=[str(Path(deps.settings.ui.cache_dir).resolve())],
         show_error=True,
         max_file_size=0,
+    )
+
+
+def _lead_html(text: str, found: list[Citation], msg: int, lang: str | None) -> str:
+    """The streamed lead (“quote” [n]) framed like the final answer."""
+    m = re.fullmatch(r"“(.*)” \[(\d+)\]", text, re.S)
+    if not m:
+        return _linked(text, msg)
+    n = int(m.group(2))
+    c = next((c for c in found if c.n == n), None)
+    quote_lang = langmod.detect(c.text) if c is not None else ""
+    return render_quote(
+        m.group(1), n, msg, lang, c.page if c else None, c.page_label if c else None, quote_lang
     )

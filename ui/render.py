@@ -11,6 +11,7 @@ import re
 from chatbot.result import AnswerResult, Citation
 from core.grammar import has_label
 
+from .i18n import language_name, t
 from .library import render_text
 
 CSS = """
@@ -30,6 +31,13 @@ textarea, input[type=text] { min-height: 48px !important; font-size: 18px !impor
 .safety-caution { background: #fff3b0; color: #000; border-color: #8a6d00; }
 .safety-notice { background: #e6f0ff; color: #000; border-color: #0b3d91; }
 .note { background: #e8eefc; border-left: 6px solid #0b3d91; padding: 6px 10px; margin: 6px 0; }
+.frame { font-weight: 700; font-size: 16px; color: #222; margin-top: 4px; }
+.lang-tag { display: inline-block; font-weight: 600; font-size: 13px; color: #fff; background: #555; border-radius: 4px;
+  padding: 1px 6px; margin-left: 6px; vertical-align: middle; }
+blockquote.quote { margin: 4px 0 8px 0; padding: 6px 10px; border-left: 6px solid #0b3d91; background: #f4f7ff;
+  font-family: Georgia, "Times New Roman", serif; color: #000; }
+.generated { border-top: 1px dashed #777; margin-top: 6px; padding-top: 4px; font-style: italic; }
+.generated .frame { font-style: normal; }
 .flagged { background: #fff0f0; border: 3px dashed #b00020; color: #000; padding: 6px 10px; margin: 6px 0;
   font-weight: 600; }
 .abstain { background: #f1f1f1; border-left: 6px solid #555; padding: 6px 10px; }
@@ -44,8 +52,36 @@ footer { display: none !important; }
 body.embed #header, body.embed #comment-row { display: none !important; }
 body.embed .gradio-container { padding: 4px !important; }
 body.embed #main { flex-direction: column !important; }
-body.embed #chat { height: 46vh !important; }
-body.embed #page-image { max-height: 40vh; }
+body:not(.embed) #embed-status, body:not(.embed) #close-sources { display: none !important; }
+/* HMI panel (?embed=1): the chat fills the panel above the question row; the sources are an overlay.
+   Gradio repeats each custom rule under '.gradio-container… .contain', so these carry !important. */
+body.embed { height: 100vh; min-height: 0 !important; }
+body.embed :has(#chat-col), body.embed #chat-col { display: flex !important; flex-direction: column !important;
+  flex: 1 1 0 !important; min-height: 0 !important; gap: 4px !important; align-self: stretch !important; }
+body.embed .gradio-container .main { padding: 0 !important; margin: 0 !important; max-width: none !important; }
+body.embed #chat { height: auto !important; flex: 1 1 0 !important; min-height: 120px !important; }
+body.embed #chat .top-panel { display: none !important; }
+body.embed #chat .scroll-down-button-container { left: auto !important; right: 2px !important; transform: none !important; }
+body.embed #chat .chips a { display: inline-flex !important; align-items: center; line-height: 1.3 !important;
+  padding: 4px 8px !important; box-sizing: border-box; vertical-align: middle; text-align: left !important; }
+body.embed #embed-status { flex: none !important; padding: 0 6px !important; height: 24px !important;
+  overflow: hidden !important; white-space: nowrap; text-overflow: ellipsis; }
+body.embed #embed-status * { display: inline !important; margin: 0 !important; padding: 0 !important;
+  font-size: 15px !important; line-height: 24px !important; }
+body.embed #ask-row { flex: none !important; gap: 6px !important; }
+body.embed #question { padding: 4px !important; }
+body.embed #question textarea:placeholder-shown { height: 48px !important; }
+body.embed #sources-col { display: none !important; }
+body.embed #chat a[href^="#cite-"] { -webkit-tap-highlight-color: transparent; }  /* the overlay is the feedback */
+body.embed.show-sources #sources-col { display: flex !important; flex-direction: column !important; position: fixed !important;
+  inset: 0 !important; z-index: 1000 !important; background: #fff !important; overflow-y: auto !important;
+  padding: 0 8px 8px !important; margin: 0 !important; gap: 8px !important; min-width: 0 !important;
+  flex-wrap: nowrap !important; }
+body.embed.show-sources #sources-col > * { flex: none !important; }
+body.embed.show-sources #close-sources { display: flex !important; position: sticky !important; top: 0; z-index: 2;
+  flex: none !important; min-height: 52px !important; background: #000 !important; color: #fff !important;
+  border: 3px solid #fff !important; font-size: 20px !important; }
+body.embed #page-image:not(:has(img)) { display: none !important; }
 body.embed #tabs > div:first-child:not(.tabitem), body.embed #tabs [role=tablist] { display: none !important; }
 .unknown-machine { background: #b00020; color: #fff; border: 3px solid #600; border-radius: 6px; padding: 8px 12px;
   font-size: 18px; font-weight: 700; }
@@ -74,8 +110,8 @@ def _with_level(level: str, text: str) -> str:
     return text if has_label(text) else f"{level}: {text}"
 
 
-def _where(c: Citation) -> str:
-    page = f"p. {c.page}" if c.page else (c.page_label or "")
+def _where(c: Citation, lang: str | None = None) -> str:
+    page = t("page_short", lang, page=c.page) if c.page else (c.page_label or "")
     return ("⚠ " if c.flagged else "") + " — ".join(x for x in (c.title, page) if x)
 
 
@@ -88,13 +124,57 @@ def flag_note(c: Citation) -> str:
     )
 
 
-def render_found(passages: list[Citation], msg: int) -> str:
+def render_found(passages: list[Citation], msg: int, lang: str | None = None) -> str:
     """Shown as soon as retrieval is done, before any model text: the passages are there at once."""
-    chips = " ".join(f"[{c.n}] {html.escape(_where(c))}" for c in passages[:3])
-    return f'<div class="found">Found in the manuals: {chips}</div><i>Writing the answer…</i>'
+    chips = " ".join(f"[{c.n}] {html.escape(_where(c, lang))}" for c in passages[:3])
+    return f'<div class="found">{t("found", lang)} {chips}</div><i>{t("writing", lang)}</i>'
 
 
-def render_answer(r: AnswerResult, msg: int) -> str:
+def render_quote(
+    quote: str, n: int, msg: int, lang: str | None, page: int | None, page_label: str | None, quote_lang: str
+) -> str:
+    """The manual's lines, verbatim, framed in the operator's language and labelled with the
+    manual's language: 'Aus dem Handbuch, Seite 7: [manual text in English] “...” [1]'."""
+    frame = t("from_manual_page", lang, page=page) if page else t("from_manual", lang)
+    if not page and page_label:
+        frame = f"{t('from_manual', lang)[:-1].rstrip()} ({html.escape(page_label)}):"
+    tag = ""
+    if quote_lang:
+        tag = f' <span class="lang-tag">{html.escape(t("quoted_in", lang, language=language_name(quote_lang, lang)))}</span>'
+    cite = f' <a class="cite" href="#cite-{msg}-{n}">[{n}]</a>' if n else ""
+    attr = f' lang="{html.escape(quote_lang)}"' if quote_lang else ""
+    return (
+        f'<div class="frame">{html.escape(frame)}{tag}</div>'
+        f'<blockquote class="quote"{attr}>“{html.escape(quote)}”{cite}</blockquote>'
+    )
+
+
+def _answer_body(r: AnswerResult, msg: int, lang: str | None) -> str:
+    """The answer text: the quoted manual lines framed as such, then the assistant's own wording
+    marked as its summary; a generated answer without a quote as it is."""
+    lead = f"“{r.quote}” [{r.quote_n}]" if r.quote else ""
+    text = r.answer
+    if not lead or lead not in text:
+        return _linked(text, msg)
+    before, after = text.split(lead, 1)
+    c = next((c for c in r.passages if c.n == r.quote_n), None)
+    parts = []
+    if before.strip():
+        parts.append(_linked(before.strip(), msg))
+    parts.append(
+        render_quote(
+            r.quote, r.quote_n, msg, lang, c.page if c else None, c.page_label if c else None, r.quote_lang
+        )
+    )
+    if after.strip():
+        parts.append(
+            f'<div class="generated"><div class="frame">{t("generated", lang)}</div>{_linked(after.strip(), msg)}</div>'
+        )
+    return "".join(parts)
+
+
+def render_answer(r: AnswerResult, msg: int, lang: str | None = None) -> str:
+    lang = lang or r.lang
     parts: list[str] = []
     for s in r.safety:
         parts.append(
@@ -103,32 +183,30 @@ def render_answer(r: AnswerResult, msg: int) -> str:
         )
     if r.abstained:
         # low confidence: the caveat, then the closest lines quoted with their [n] link
-        parts.append(f'<div class="abstain {r.outcome.replace("_", "-")}">{_linked(r.answer, msg)}</div>')
+        parts.append(f'<div class="abstain {r.outcome.replace("_", "-")}">{_answer_body(r, msg, lang)}</div>')
         if r.passages:
             chips = " ".join(
-                f'<a href="#cite-{msg}-{c.n}">[{c.n}] {html.escape(_where(c))}</a>' for c in r.passages[:3]
+                f'<a href="#cite-{msg}-{c.n}">[{c.n}] {html.escape(_where(c, lang))}</a>'
+                for c in r.passages[:3]
             )
-            label = (
-                "Closest passages" if r.outcome == "low_confidence" else "Nearest passages (not an answer)"
-            )
-            parts.append(f'<div class="chips">{label}: {chips}</div>')
+            label = t("closest", lang) if r.outcome == "low_confidence" else t("not_in_manuals", lang)
+            parts.append(f'<div class="chips">{label} {chips}</div>')
     else:
-        parts.append(f'<div class="answer">{_linked(r.answer, msg)}</div>')
+        parts.append(f'<div class="answer">{_answer_body(r, msg, lang)}</div>')
         if r.llm_error:
             parts.append(
-                f'<div class="note">The language model is unavailable ({html.escape(r.llm_error)}); '
-                "the answer above is quoted from the manual.</div>"
+                f'<div class="note">{html.escape(t("llm_unavailable", lang, error=r.llm_error))}</div>'
             )
         if r.citations:
             chips = " ".join(
-                f'<a href="#cite-{msg}-{c.n}">[{c.n}] {html.escape(_where(c))}</a>' for c in r.citations
+                f'<a href="#cite-{msg}-{c.n}">[{c.n}] {html.escape(_where(c, lang))}</a>' for c in r.citations
             )
-            parts.append(f'<div class="chips">Sources: {chips}</div>')
+            parts.append(f'<div class="chips">{t("sources", lang)} {chips}</div>')
     for c in r.passages:
         if c.flagged:
+            link = f'<a href="#cite-{msg}-{c.n}">[{c.n}]</a>'
             parts.append(
-                f'<div class="flagged">⚠ Passage <a href="#cite-{msg}-{c.n}">[{c.n}]</a> was not used for this '
-                f"answer: it was flagged because {html.escape(c.flagged)}.</div>"
+                f'<div class="flagged">⚠ {t("flagged_unused", lang, link=link, why=html.escape(c.flagged))}</div>'
             )
     return "\n".join(parts)
 
@@ -148,7 +226,7 @@ def _highlight(text: str, quote: str) -> str:
     return html.escape(text)
 
 
-def render_source(c: Citation, file_url: str | None) -> str:
+def render_source(c: Citation, file_url: str | None, lang: str | None = None) -> str:
     bits = [html.escape(c.source)]
     if c.page:
         label = (
@@ -156,7 +234,7 @@ def render_source(c: Citation, file_url: str | None) -> str:
             if c.page_label and c.page_label != str(c.page)
             else ""
         )
-        bits.append(f"page {c.page}{label}")
+        bits.append(f"{t('page', lang, page=c.page)}{label}")
     elif c.page_label:  # a sheet and its rows, a slide: where a page number would be
         bits.append(html.escape(c.page_label))
     if c.section:
@@ -164,10 +242,9 @@ def render_source(c: Citation, file_url: str | None) -> str:
     link = ""
     if file_url:
         at = f"#page={c.page}" if c.page else ""
-        link = (
-            f'<a class="open-pdf" href="{file_url}{at}" target="_blank" rel="noopener">'
-            f"Open the original{' at page ' + str(c.page) if c.page else ''}</a>"
-        )
+        label = t("open_original_at", lang, page=c.page) if c.page else t("open_original", lang)
+        link = f'<a class="open-pdf" href="{file_url}{at}" target="_blank" rel="noopener">{html.escape(label)}</a>'
+
     return (
         f'<div class="src-head"><b>[{c.n}] {html.escape(c.title)}</b><br>{" · ".join(bits)}</div>'
         + (flag_note(c) if c.flagged else "")
