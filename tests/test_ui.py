@@ -411,6 +411,18 @@ def _last_message(page) -> str:
     )
 
 
+def _ask_next(page, question: str) -> None:
+    """Ask in a conversation that already has answers: wait for the new answer, not the last one."""
+    before = len(page.query_selector_all("#chat .message"))
+    page.fill("#question textarea", question)
+    page.click("#send")
+    page.wait_for_function(
+        f"() => {{ const m = document.querySelectorAll('#chat .message'); return m.length > {before} && "
+        "m[m.length-1].querySelector('.chips, .abstain'); }",
+        timeout=120_000,
+    )
+
+
 def test_a_follow_up_naming_its_own_code_gets_that_code(ui, browser) -> None:
     # each conversation test is its own panel (address) for the per-panel rate limit
     page = browser.new_page(
@@ -420,14 +432,7 @@ def test_a_follow_up_naming_its_own_code_gets_that_code(ui, browser) -> None:
     page.wait_for_selector("#question textarea", timeout=60_000)
     _ask(page, "What does E-107 mean?")
     assert "E-107" in _last_message(page)
-    before = len(page.query_selector_all("#chat .message"))
-    page.fill("#question textarea", "and what about E-112?")
-    page.click("#send")
-    page.wait_for_function(
-        f"() => {{ const m = document.querySelectorAll('#chat .message'); return m.length > {before} && "
-        "m[m.length-1].querySelector('.chips, .abstain'); }",
-        timeout=120_000,
-    )
+    _ask_next(page, "and what about E-112?")
     last = _last_message(page)
     assert "E-112" in last and "E-107" not in last.split("Sources")[0], last
     page.screenshot(path=str(SHOTS / "follow_up_e112.png"))
@@ -443,14 +448,7 @@ def test_a_topic_switch_after_three_turns_answers_the_new_topic(ui, browser) -> 
     for q in ("What does E-104 mean on the press?", "How do I reset it?", "What does E-101 mean?"):
         _ask(page, q)
         page.wait_for_timeout(300)
-    n = len(page.query_selector_all("#chat .message"))
-    page.fill("#question textarea", "How tight should the conveyor belt be and how do I adjust it?")
-    page.click("#send")
-    page.wait_for_function(
-        f"() => {{ const m = document.querySelectorAll('#chat .message'); return m.length > {n} && "
-        "m[m.length-1].querySelector('.chips, .abstain'); }",
-        timeout=120_000,
-    )
+    _ask_next(page, "How tight should the conveyor belt be and how do I adjust it?")
     last = _last_message(page)
     assert "CV-50" in last and "HP-200" not in last, last
     page.close()

@@ -7,6 +7,8 @@ language without a translation here (the tables cover en, de, es, fr, it, pt, zh
 
 from __future__ import annotations
 
+from chatbot.language import NAMES as ENGLISH_NAMES
+
 LANGS = ("en", "de", "es", "fr", "it", "pt", "zh")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -257,15 +259,7 @@ STRINGS: dict[str, dict[str, str]] = {
 
 # Names of the manuals' languages, in the operator's language (for the "manual text in ..." label).
 LANGUAGE_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        "en": "English",
-        "de": "German",
-        "es": "Spanish",
-        "fr": "French",
-        "it": "Italian",
-        "pt": "Portuguese",
-        "zh": "Chinese",
-    },
+    "en": {code: ENGLISH_NAMES[code] for code in LANGS},
     "de": {
         "en": "Englisch",
         "de": "Deutsch",
