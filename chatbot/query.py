@@ -104,23 +104,42 @@ def is_follow_up(question: str) -> bool:
     return (leans and own <= 3) or own <= 1
 
 
-def standalone_question(question: str, history: Sequence[Turn | tuple[str, str]]) -> str:
-    """What a question means in its conversation, as searchable text.
-
-    A question that names its own code stands alone ("and what about E-112?" after E-107 is about
-    E-112), and so does one with a topic of its own ("How tight should the conveyor belt be and how
-    do I adjust it?" after a press alarm). A follow-up ("how do I reset it?") gets what the
-    conversation established: the most recent codes and the topic of the last answer, never the
-    previous question itself (its words would pull retrieval back to the old topic).
-    """
-    if not history or codes_in(question) or not is_follow_up(question):
-        return question
+def _with_context(question: str, history: Sequence[Turn | tuple[str, str]]) -> str:
+    """The question with what the conversation established: the most recent codes, the topic of the
+    last answer and the last turn's subject words (never the previous question's wording)."""
     turns = [Turn.of(h) for h in history]
     codes = next((t.codes for t in reversed(turns) if t.codes), ())
     last = turns[-1]
     context = [c.upper() for c in codes[:3]] + ([last.topic] if last.topic else [])
     context += [w for w in last.terms if w.lower() not in " ".join(context).lower()]
     return f"{question} ({', '.join(context)})" if context else question
+
+
+def standalone_question(question: str, history: Sequence[Turn | tuple[str, str]]) -> str:
+    """What a question means in its conversation, as searchable text.
+
+    A question that names its own code stands alone ("and what about E-112?" after E-107 is about
+    E-112), and so does one with a topic of its own ("How tight should the conveyor belt be and how
+    do I adjust it?" after a press alarm). A follow-up ("how do I reset it?") gets what the
+    conversation established (``_with_context``), never the previous question itself (its words
+    would pull retrieval back to the old topic).
+    """
+    if not history or codes_in(question) or not is_follow_up(question):
+        return question
+    return _with_context(question, history)
+
+
+def in_context(question: str, history: Sequence[Turn | tuple[str, str]]) -> str:
+    """For a short question that stands alone in a conversation ("what clamp pressure after closing
+    the clamps?"): the same question with the conversation's context, searched beside it and fused
+    (it may be about the same machine, or a new topic; retrieval decides). "" otherwise."""
+    if not history or codes_in(question) or is_follow_up(question) or _own_words(question) > SHORT_WORDS:
+        return ""
+    alt = _with_context(question, history)
+    return alt if alt != question else ""
+
+
+SHORT_WORDS = 5  # a stand-alone question with at most this many words of its own is also searched in context
 
 
 @dataclass(frozen=True)
@@ -133,6 +152,7 @@ class Query:
     phrases: tuple[str, ...]  # text it quotes (a pasted error message), lower case
     equipment: str | None = None  # the machine tag the question is limited to
     english: str = ""  # an English rendering (a served model translates non-English questions)
+    in_context: str = ""  # a short stand-alone question with the conversation's context (searched too)
 
     @classmethod
     def parse(
@@ -143,6 +163,7 @@ class Query:
         lang: str | None = None,
     ) -> Query:
         standalone = standalone_question(question, history)
+        alternative = in_context(question, history)
         asked_in = langmod.detect(question)
         return cls(
             question=question,
@@ -152,6 +173,7 @@ class Query:
             codes=tuple(codes_in(standalone)),
             phrases=tuple(quoted_phrases(standalone)),
             equipment=equipment,
+            in_context=alternative,
         )
 
     @property

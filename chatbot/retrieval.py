@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -370,5 +370,23 @@ class Retriever:
         ch = self.channels(state, query, rows)
         timings.update(ch.timings)
         passages = self.fuse(state, ch, k, text=text, timings=timings)
+        if query.in_context:
+            # A short question in a conversation: searched alone and with the conversation's context,
+            # the two lists fused by rank (a new topic wins alone, the same machine wins in context).
+            alt = self.prepare(replace(query, standalone=query.in_context, in_context="", english=""))
+            other = self.fuse(state, self.channels(state, alt, rows), k, text=alt.search_text)
+            passages = _fuse_lists([passages, other], k, self.settings.rrf_k)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return RetrievalResult(query, passages, timings, idx.version)
+
+
+def _fuse_lists(lists: Sequence[Sequence[Passage]], k: int, rrf_k: int) -> list[Passage]:
+    """Passage lists of the same question asked two ways, fused by rank (the first list's passage
+    object is kept where both found it)."""
+    scores = rrf({str(i): ranked([p.row for p in ps]) for i, ps in enumerate(lists)}, {}, k=rrf_k)
+    by_row: dict[int, Passage] = {}
+    for ps in reversed(lists):
+        by_row.update({p.row: p for p in ps})
+    order = sorted(scores, key=lambda r: -scores[r])[:k]
+    return [by_row[r] for r in order]
+

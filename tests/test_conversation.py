@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, app_settings
 
 from chatbot.qa import load_conversations, split_of
-from chatbot.query import Turn, is_follow_up, standalone_question
+from chatbot.query import Turn, in_context, is_follow_up, standalone_question
 from chatbot.wiring import build_app
 
 E107 = Turn("What does E-107 mean?", "…", ("e-107",), "HP-200 Hydraulic Press · 6 Fault codes")
@@ -51,6 +51,17 @@ def test_a_follow_up_carries_the_code_and_topic_never_the_previous_question(ques
     s = standalone_question(question, [E107])
     assert s.startswith(question) and "E-107" in s and "HP-200 Hydraulic Press" in s
     assert "What does" not in s  # the previous question's words are not carried
+
+
+def test_a_short_question_that_stands_alone_is_also_searched_in_context() -> None:
+    q = "what clamp pressure after closing the clamps?"
+    assert standalone_question(q, [E107]) == q  # its own topic: searched as asked ...
+    assert in_context(q, [E107]).startswith(q) and "HP-200" in in_context(q, [E107])  # ... and in context
+    long_q = "How tight should the conveyor belt be and how do I adjust it on the tail pulley?"
+    assert in_context(long_q, [E107]) == ""
+    assert in_context("how do I reset it?", [E107]) == ""  # a follow-up already carries the context
+    assert in_context("and what about E-112?", [E107]) == ""  # its own code
+    assert in_context(q, []) == ""
 
 
 def test_history_as_plain_pairs_still_works() -> None:
