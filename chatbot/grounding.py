@@ -97,11 +97,38 @@ class Grounded:
         return not self.text.strip()
 
 
+# Where an answer's clauses part: "The manual does not mention a torque value, but tighten to 40 Nm [1]."
+_CLAUSE = re.compile(
+    r"(?<=[.!?。;])\s+|,?\s+\b(?:but|however|although|though|yet|aber|jedoch|pero|mais|ma|mas)\b\s*", re.I
+)
+
+
 def says_not_covered(text: str) -> bool:
-    t = text.strip().lower()
-    if any(phrase.lower().rstrip(".。") in t for phrase in NOT_COVERED.values()):
-        return True
-    return len(t) < 200 and _ABSTAIN_EN.search(t) is not None
+    """The model says the sources do not answer, and says nothing else. An answer that also gives
+    content ("does not mention a torque value, but tighten to 40 Nm") is not a refusal: its
+    sentences are judged by the grounding check like any others."""
+    t = text.strip()
+    low = t.lower()
+    phrases = [phrase.lower().rstrip(".。") for phrase in NOT_COVERED.values()]
+    refuses = any(p in low for p in phrases) or (len(low) < 200 and _ABSTAIN_EN.search(low) is not None)
+    if not refuses:
+        return False
+    for clause in _CLAUSE.split(t):
+        c = _CITE.sub("", clause).strip().lower()
+        if not c or _ABSTAIN_EN.search(c) or any(p in c for p in phrases):
+            continue
+        if _NUMBER.search(c) or len(_content(tokenize(c))) >= 3:
+            return False  # a clause with content of its own
+    return True
+
+
+def _without_refusal(sentence: str) -> str:
+    """A sentence that refuses in one clause and answers in another keeps the answering clause:
+    "The manual does not mention a torque value, but tighten to 40 Nm [1]." -> "tighten to 40 Nm [1]."."""
+    if not _ABSTAIN_EN.search(sentence):
+        return sentence
+    kept = [c for c in _CLAUSE.split(sentence) if c.strip() and not _ABSTAIN_EN.search(c)]
+    return " ".join(kept).strip() if kept else sentence
 
 
 def ground(
@@ -126,7 +153,7 @@ def ground(
     dropped: list[str] = []
     removed: list[int] = []
     for raw in _SENT.split(answer.strip()):
-        sentence = raw.strip()
+        sentence = _without_refusal(raw.strip())
         if not sentence:
             continue
         fixed, nums, bad = _fix_citations(sentence, allowed)

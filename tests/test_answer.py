@@ -292,6 +292,15 @@ def test_ground_cites_uncited_supported_sentence_and_detects_not_covered() -> No
     assert g.text.endswith("[1]")
     assert says_not_covered("The manuals I have do not cover this.")
     assert says_not_covered("Die mir vorliegenden Handbücher behandeln das nicht.")
+    assert says_not_covered("The sources do not mention this. Sorry.")
+    # a refusal that also gives content is not a refusal: its sentences are grounded like others
+    assert not says_not_covered("The manual does not mention a torque value, but tighten to 40 Nm [1].")
+    assert not says_not_covered("The sources do not cover the brand. Use ISO VG 46 hydraulic oil [2].")
+    g = ground(
+        "The manual does not mention a torque value, but tighten to 40 Nm [1].",
+        ["Tighten the bolts to 40 Nm."],
+    )
+    assert not g.says_not_covered and "40 Nm" in g.text
     assert citations_in("see [1, 3] and [2-3]") == [1, 3, 2, 3]
 
 
