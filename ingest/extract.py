@@ -5,7 +5,7 @@
 * ``pdf.py``: PDFs (pdfium, pypdf per page where pdfium's text is missing or implausible),
   the text-quality checks, and the removal of running headers/footers
 * ``textformats.py``: Markdown, HTML and plain text
-* ``office.py``: Word .docx, Excel .xlsx/.xlsm/.xls, .csv and PowerPoint .pptx
+* ``word.py``, ``sheets.py``, ``slides.py`` (shared parts in ``office.py``): Word .docx, Excel .xlsx/.xlsm/.xls, .csv, PowerPoint .pptx
 * ``extracted.py``: what they all return (``Extracted`` with its ``Page``s and ``Heading``s)
 """
 
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from core.errors import FileProblem
 
 from .extracted import Extracted, Heading, Page
-from .office import extract_csv, extract_docx, extract_pptx, extract_xls, extract_xlsx
 from .pdf import (
     EDGE_LINES,
     extract_pdf,
@@ -27,7 +26,10 @@ from .pdf import (
     strip_running_lines,
     text_badness,
 )
+from .sheets import extract_csv, extract_xls, extract_xlsx
+from .slides import extract_pptx
 from .textformats import extract_html, extract_markdown, extract_text
+from .word import extract_docx
 
 if TYPE_CHECKING:
     from .ocr import OcrContext

@@ -28,8 +28,10 @@ from index.types import Chunk, DocumentRecord
 from . import ocr as ocr_module
 from .chunking import chunk_document, embedding_text
 from .extract import extract, strip_running_lines
-from .office import SPREADSHEET_KINDS, count_slides, locate_rows
+from .office import SPREADSHEET_KINDS
 from .scan import FileEntry
+from .sheets import locate_rows
+from .slides import count_slides
 from .summary import Failure, Progress, Summary, Timer
 
 if TYPE_CHECKING:

@@ -14,13 +14,13 @@ from conftest import MANUALS, app_settings, make_settings
 
 from core.errors import FileProblem
 from index import open_index
-from ingest import office
+from ingest import office, sheets
 from ingest.chunking import _group_units, chunk_document
 from ingest.extract import extract
-from ingest.office import locate_rows
 from ingest.pipeline import run_ingest
 from ingest.process import count_pages
 from ingest.scan import FileEntry
+from ingest.sheets import locate_rows
 
 
 def _count(texts):  # whitespace tokens, as tests/test_chunking.py measures without the model
@@ -245,7 +245,7 @@ def test_csv_semicolons_windows_1252_and_blank_lines(tmp_path: Path) -> None:
 
 
 def test_huge_sheet_is_capped_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(office, "MAX_SHEET_ROWS", 10)
+    monkeypatch.setattr(sheets, "MAX_SHEET_ROWS", 10)
     path = tmp_path / "big.csv"
     path.write_text("n,v\n" + "".join(f"{i},x\n" for i in range(50)))
     doc = extract(path)
