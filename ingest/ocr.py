@@ -50,20 +50,19 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import subprocess
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .ocr_languages import MAX_PROBE, choose_languages
 from .pdf import normalize_pdf_text
 from .scan import sha256_file
 
@@ -230,97 +229,6 @@ def needs_ocr(doc: DocumentRecord) -> bool:
     """An indexed document with pages left unread because OCR was unavailable when it was
     ingested (pages without text, no page read by OCR, OCR never tried on it)."""
     return bool(doc.pages_without_text) and not doc.ocr_confidence and not doc.ocr_tried
-
-
-# --------------------------------------------------------------------------- languages
-# Tesseract language pack -> ISO 639-1 code py3langid answers with
-_ISO = {
-    "eng": "en",
-    "deu": "de",
-    "fra": "fr",
-    "spa": "es",
-    "ita": "it",
-    "por": "pt",
-    "nld": "nl",
-    "pol": "pl",
-    "ces": "cs",
-    "swe": "sv",
-    "dan": "da",
-    "fin": "fi",
-    "nor": "no",
-    "tur": "tr",
-    "rus": "ru",
-    "ukr": "uk",
-    "hun": "hu",
-    "ron": "ro",
-    "slk": "sk",
-    "slv": "sl",
-    "hrv": "hr",
-    "ell": "el",
-    "jpn": "ja",
-    "chi_sim": "zh",
-    "kor": "ko",
-}
-MIN_WORDS = 40  # fewer words than this tell no language
-PIECE_CHARS = 400
-MAX_PIECES = 60
-MIN_SHARE = 0.15
-MAX_EXTRA = 2
-MAX_PROBE = 5  # scanned pages read with 'eng' at most to find 40 words (then 'eng' it is)
-_WORD = re.compile(r"[^\W\d_]{2,}")
-_ident_lock = threading.Lock()
-
-
-@lru_cache(maxsize=4)
-def _identifier(isos: tuple[str, ...]) -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    with _ident_lock:
-        ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        ident.set_languages(list(isos))
-    return ident
-
-
-def _pieces(text: str) -> list[str]:
-    pieces: list[str] = []
-    cur: list[str] = []
-    size = 0
-    for line in text.splitlines():
-        cur.append(line)
-        size += len(line) + 1
-        if size >= PIECE_CHARS:
-            pieces.append("\n".join(cur))
-            cur, size = [], 0
-    if size >= PIECE_CHARS // 2:
-        pieces.append("\n".join(cur))
-    if len(pieces) > MAX_PIECES:  # spread over the whole document
-        step = len(pieces) / MAX_PIECES
-        pieces = [pieces[int(i * step)] for i in range(MAX_PIECES)]
-    return pieces
-
-
-def choose_languages(text: str, engine: OcrEngine) -> tuple[str, ...] | None:
-    """'eng' (the base language) plus the languages ``text`` is written in, among those installed;
-    None when the text is too short to tell."""
-    base = engine.base
-    if len(_WORD.findall(text)) < MIN_WORDS:
-        return None
-    iso = {_ISO[lang]: lang for lang in engine.languages if lang in _ISO}
-    if len(iso) < 2:
-        return (base,)
-    ident = _identifier(tuple(sorted(iso)))
-    votes: Counter[str] = Counter()
-    for piece in _pieces(text) or [text]:
-        if len(_WORD.findall(piece)) < 10:
-            continue  # a line of codes and numbers
-        lang, prob = ident.classify(piece)
-        if prob >= 0.9:
-            votes[lang] += 1
-    total = sum(votes.values())
-    extra = [
-        iso[code] for code, n in votes.most_common() if iso[code] != base and total and n / total >= MIN_SHARE
-    ]
-    return (base, *extra[:MAX_EXTRA])
 
 
 # --------------------------------------------------------------------------- one document
