@@ -7,6 +7,10 @@ The answer and its sources are structured data end to end (``chatbot.result``). 
   that best answer the question, cited; the model's wording follows only where the grounding
   check supports it. A tiny model copies well but invents causes and values.
 
+The model's text is never shown unchecked: it is cut into sentences as it streams, and each
+complete sentence is held to the sources (``chatbot.grounding.ground``) before it is yielded; the
+final answer is exactly the sentences that were shown.
+
 When the language model is down or times out, the operator still gets the best passages with
 their citations and a clear note, never a stack trace.
 """
@@ -22,19 +26,19 @@ from typing import Any
 
 from core.grammar import safety_notes
 from core.settings import Settings
-from index.types import Chunk
 
 from . import language as langmod
 from .confidence import DEFAULT_FILE as DEFAULT_CALIBRATION
 from .confidence import Calibration, evidence
-from .grounding import Grounded, ground
+from .grounding import Grounded
 from .injection import screen
 from .llm import LLM, LLMError, StreamStats
 from .prompt import closest_only, not_covered, system_message, user_message
 from .query import Query, Turn
-from .quoting import best_quote
+from .quoting import Quoter
 from .result import AnswerResult, Citation, Event, SafetyNote
 from .retrieval import Passage, RetrievalResult, Retriever
+from .sentences import SentenceCheck, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +55,14 @@ class _Lead:
     text: str  # “quote” [n], as shown
 
     @classmethod
-    def pick(cls, query: Query, passages: Sequence[Passage], flags: Sequence[str]) -> _Lead:
-        """The best lines of the first passage the injection screen did not flag."""
+    def pick(cls, query: Query, passages: Sequence[Passage], flags: Sequence[str], quoter: Quoter) -> _Lead:
+        """The best unit of the first passage the injection screen did not flag, quoted whole
+        (``chatbot/quoting.py``: a row with its remedy, a procedure with all its steps)."""
         n = next((i for i, f in enumerate(flags, 1) if not f), 0)
         if not n:
             return cls(0, "", "")
-        chunk = passages[n - 1].chunk
-        quote = best_quote(query.standalone, chunk.text, context=_where(chunk))
+        p = passages[n - 1]
+        quote = quoter(query.standalone, query.search_text, p.row, p.chunk, query.codes).text
         return cls(n, quote, f"“{quote}” [{n}]" if quote else "")
 
     def record(self, result: AnswerResult, passages: Sequence[Passage]) -> None:
@@ -70,7 +75,7 @@ class _Lead:
 
 @dataclass
 class _Generation:
-    text: str = ""
+    text: str = ""  # the model's raw text (recorded, never shown)
     error: str | None = None
     asked: bool = False
     stats: StreamStats = field(default_factory=StreamStats)
@@ -88,6 +93,7 @@ class Answerer:
     ) -> None:
         self.calibration = calibration or Calibration.load(DEFAULT_CALIBRATION)
         self.retriever = retriever
+        self.quoter = Quoter(retriever.embedder, retriever.handle.get)
         self.llm = llm
         self.settings = settings
         self.style = style
@@ -159,7 +165,7 @@ class Answerer:
                 # the closest passage's best lines, under the caveat: an operator reads the line at
                 # once instead of opening passages, and is told it may not be the answer
                 flags = [screen(p.chunk.text) for p in r.passages]
-                lead = _Lead.pick(query, r.passages, flags)
+                lead = _Lead.pick(r.query, r.passages, flags, self.quoter)
                 if lead.text:
                     result.answer += "\n" + lead.text
                     lead.record(result, r.passages)
@@ -167,14 +173,15 @@ class Answerer:
             # Manual text is data: a passage the injection screen flags is shown with a warning but is
             # never quoted as the answer, never given to the model and never supports a sentence.
             flags = [screen(p.chunk.text) for p in r.passages]
-            lead = _Lead.pick(query, r.passages, flags)
+            lead = _Lead.pick(r.query, r.passages, flags, self.quoter)
             if self.style == "quote-first" and lead.text:
                 # The quoted manual lines lead the answer and are known now: show them at once.
                 timings["first_text_ms"] = (time.perf_counter() - t0) * 1000
                 yield Event("lead", text=lead.text)
             gen = _Generation()
-            yield from self._generate(query, r.passages, flags, gen, timings, t0)
-            g = self._check(query, r.passages, flags, lead, gen)
+            check = self._checker(query, r.passages, flags, lead)
+            yield from self._generate(query, r.passages, flags, gen, check, timings, t0)
+            g = check.result()
             result.llm_error = gen.error
             result.grounding = {
                 "generated": gen.text,
@@ -185,10 +192,11 @@ class Answerer:
                 "model_asked": gen.asked,
             }
             self._compose(result, query, r, lead, gen, g)
-            self._quote_citations(result, query, r.passages, lead)
+            self._quote_citations(result, r.query, r.passages, lead)
             if not result.abstained:
                 result.safety = self._safety(result.citations)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        timings.setdefault("first_text_ms", timings["total_ms"])
         result.timings = timings
         yield Event("done", result=result)
 
@@ -232,46 +240,58 @@ class Answerer:
         passages: Sequence[Passage],
         flags: Sequence[str],
         gen: _Generation,
+        check: SentenceCheck,
         timings: dict[str, float],
         t0: float,
     ) -> Iterator[Event]:
-        """Stream the model's answer into ``gen`` (token events for the UI); a model that fails
-        leaves its error there, never an exception."""
+        """Stream the model's answer into ``gen``, sentence by sentence through ``check``: a
+        'sentence' event for each one that passed, nothing unchecked. A model that fails leaves its
+        error in ``gen``, never an exception; a sentence it did not finish is never shown."""
         if self.llm is None:
             gen.error = "no language model configured"
         elif self._asks_model(query):
             gen.asked = True
             t_llm = time.perf_counter()
+            rest = ""
+
+            def checked(sentences: list[str]) -> Iterator[Event]:
+                for s in sentences:
+                    for shown in check.add(s):
+                        timings.setdefault("first_text_ms", (time.perf_counter() - t0) * 1000)
+                        yield Event("sentence", text=shown)
+
             try:
                 prompt = system_message(passages[: self.prompt_passages], query.answer_lang, flags)
                 for piece in self.llm.stream(prompt, user_message(query.standalone), gen.stats):
                     gen.text += piece
-                    yield Event("token", text=piece)
+                    done, rest = split_sentences(rest + piece)
+                    yield from checked(done)
             except LLMError as exc:
                 gen.error = str(exc)
                 log.warning("LLM unavailable: %s", exc)
+            done, rest = split_sentences(rest, final=True)
+            if gen.error is None and gen.stats.finish_reason not in ("length", "budget"):
+                done.append(rest.strip())  # the model finished: its last words are a sentence
+            yield from checked([s for s in done if s])
             if gen.stats.ttft_ms is not None:  # from the question's arrival, retrieval included
                 timings["ttft_ms"] = gen.stats.ttft_ms + (t_llm - t0) * 1000
-                timings.setdefault("first_text_ms", timings["ttft_ms"])
         timings["generation_ms"] = gen.stats.total_ms
 
-    def _check(
-        self, query: Query, passages: Sequence[Passage], flags: Sequence[str], lead: _Lead, gen: _Generation
-    ) -> Grounded:
-        """Hold the generated text to the sources the model was given (flagged ones count as empty)."""
+    def _checker(
+        self, query: Query, passages: Sequence[Passage], flags: Sequence[str], lead: _Lead
+    ) -> SentenceCheck:
+        """Holds each generated sentence to the sources the model was given (flagged ones count as
+        empty). The small embedded model paraphrases loosely and invents: a higher bar for it."""
         texts = [
             ("" if f else p.chunk.text) for p, f in zip(passages[: self.prompt_passages], flags, strict=False)
         ]
-        generated = gen.text
-        if gen.stats.finish_reason == "length":  # cut off by max_tokens: drop the unfinished sentence
-            generated = re.sub(r"(?<=[.!?\]\n])[^.!?\]\n]*$", "", generated)
-        # The small embedded model paraphrases loosely and invents: hold its sentences to a higher bar.
-        return ground(
-            generated,
+        quote = lead.quote if self.style == "quote-first" else ""
+        return SentenceCheck(
             texts,
             same_language=(query.answer_lang == "en"),
             min_support=0.9 if self.style == "quote-first" else 0.5,
-            already_said=f"{query.question}\n{query.standalone}\n{lead.quote if self.style == 'quote-first' else ''}",
+            said=f"{query.question}\n{query.standalone}\n{quote}",
+            quote=quote,
         )
 
     def _compose(
@@ -308,11 +328,11 @@ class Answerer:
                 result.answer = g.text
                 result.citations = [Citation.of(n, passages[n - 1]) for n in g.cited]
             return
-        # quote-first, or the model is unavailable: the best manual lines lead, cited
-        model_part = g.text if gen.error is None and not g.says_not_covered else ""
-        if model_part and _mostly_same(model_part, lead.quote):
-            model_part = ""
-        result.answer = "\n".join(x for x in (lead.text, model_part) if x)
+        # quote-first, or the model failed: the best manual lines, cited, with every sentence of the
+        # model's that was already shown (checked one by one; a served model's words come first)
+        model_part = g.text
+        parts = (model_part, lead.text) if self.style == "generate" else (lead.text, model_part)
+        result.answer = "\n".join(x for x in parts if x)
         if lead.text:
             lead.record(result, passages)
         cited = sorted({lead.n, *g.cited} - {0}) if model_part else [lead.n] if lead.n else []
@@ -335,7 +355,8 @@ class Answerer:
             if c.n == lead.n and lead.quote:
                 c.quote = lead.quote
             elif not c.flagged:
-                c.quote = best_quote(query.standalone, c.text, context=_where(passages[c.n - 1].chunk))
+                p = passages[c.n - 1]
+                c.quote = self.quoter(query.standalone, query.search_text, p.row, p.chunk, query.codes).text
 
     def _safety(self, citations: Sequence[Citation]) -> list[SafetyNote]:
         """Hazard notes in the cited passages and in the same section on the same page."""
@@ -377,14 +398,3 @@ def _has_phrase(query: Query, p: Passage) -> bool:
         return False
     text = re.sub(r"\s+", " ", p.chunk.text.lower())
     return any(ph in text for ph in query.phrases)
-
-
-def _where(chunk: Chunk) -> str:
-    """The words that say which manual a passage is in (not what it says). Not the section: a
-    Grbl section named "$32 - Laser mode" is exactly where the quote should anchor."""
-    return f"{chunk.title} {chunk.source}"
-
-
-def _mostly_same(a: str, b: str) -> bool:
-    wa, wb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
-    return bool(wa) and len(wa & wb) / len(wa) > 0.8

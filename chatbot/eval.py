@@ -4,7 +4,10 @@ Scores retrieval (hit@1, hit@k, MRR, by kind and language, latency), the outcome
 gets (answerable questions: answered right = an answer citing a gold page, answered wrong = an
 answer citing none, low confidence = the closest passages shown as such, not in the manuals;
 unanswerable ones: the share not answered) and, with ``--answers``, the generated answers
-(must_contain recall, citation accuracy, time to first token, total time).
+(must_contain recall on whole tokens and as substrings, answer recall against a gold ``answer``
+text, answer length, citation accuracy, text shown unchecked, time to first token, total time;
+``chatbot/answer_metrics.py``) and the grounding check on its own check set (``--check-set FILE``,
+default ``qa/grounding_check.jsonl``; ``chatbot/check_set.py``; needs no index).
 
 ``--conversations FILE`` asks multi-turn conversations: each turn with the earlier turns of its
 conversation as history (what the operator's chat does); a turn's record id is
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +32,8 @@ from core.errors import UserError
 from core.logs import setup_logging
 from core.settings import load_settings
 
+from . import answer_metrics, check_set
+from .answer_metrics import ShownText, pct
 from .grounding import citations_in
 from .qa import (
     Question,
@@ -45,15 +49,6 @@ from .qa import (
 )
 from .query import Turn
 from .wiring import AppDeps, build_app
-
-
-def pct(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    i = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
-    return s[i]
-
 
 RECORD_VERSION = 1
 
@@ -74,7 +69,10 @@ class Row:
     model_asked: bool = False
     confidence: float = 0.0
     code_match: bool = False
-    must_recall: float | None = None
+    must_recall: float | None = None  # whole tokens (answer_metrics.contains)
+    must_recall_substring: float | None = None  # the figure before whole tokens
+    answer_recall: float | None = None  # of the gold answer text's content words
+    unchecked_shown: int = 0  # streamed text the final answer does not hold, raw tokens
     cited_correct: int = 0
     raw_cited: int = 0
     raw_cited_correct: int = 0
@@ -132,6 +130,9 @@ class Row:
             "abstained": self.abstained,
             "confidence": round(self.confidence, 4),
             "must_contain_recall": self.must_recall,
+            "must_contain_recall_substring": self.must_recall_substring,
+            "answer_recall": self.answer_recall,
+            "unchecked_shown": self.unchecked_shown,
             "cited_correct": self.cited_correct,
             "llm_error": self.llm_error,
         }
@@ -152,7 +153,9 @@ def evaluate(
         if conversation_of(q.id) != conversation or not conversation:
             history = []  # a new conversation (or a lone question) starts without history
         conversation = conversation_of(q.id)
+        shown = ShownText()
         for ev in deps.answerer.stream(q.question, history=list(history)):
+            shown.observe(ev)
             if ev.kind == "retrieved" and ev.retrieval is not None:
                 r = ev.retrieval
                 res = [Retrieved(p.chunk.source, tuple(p.chunk.pages)) for p in r.passages]
@@ -180,10 +183,15 @@ def evaluate(
         row.llm_error = result.llm_error if answers else None
         row.cited = [{"n": c.n, "source": c.source, "page": c.page} for c in result.citations]
         row.cited_correct = sum(_cites_gold(q, c) for c in result.citations)
+        row.unchecked_shown = shown.unchecked(result.answer)
         if answers:
-            if q.must_contain:
-                low = result.answer.lower()
-                row.must_recall = sum(s.lower() in low for s in q.must_contain) / len(q.must_contain)
+            row.must_recall = answer_metrics.must_contain_recall(result.answer, q.must_contain)
+            row.must_recall_substring = answer_metrics.must_contain_recall_substring(
+                result.answer, q.must_contain
+            )
+            row.answer_recall = (
+                answer_metrics.answer_recall(q.answer, result.answer) if q.answerable else None
+            )
             # the same, for the model's raw text before the grounding check
             g = result.grounding
             raw = [n for n in citations_in(g.get("generated", "")) if 0 < n <= len(result.passages)]
@@ -222,15 +230,12 @@ def summarize(rows: Sequence[Row], k: int, answers: bool) -> dict[str, Any]:
     }
     if answers:
         # of the text the operator reads: a low-confidence reply quotes the closest lines under its caveat
-        recalls = [r.must_recall for r in ans if r.must_recall is not None and r.outcome == "answer"]
-        recalls_all = [r.must_recall for r in ans if r.must_recall is not None]
         cited = sum(len(r.cited) for r in rows if r.q.answerable)
         ttft = [r.ttft_ms for r in rows if r.ttft_ms is not None]
         first = [r.first_text_ms for r in rows if r.first_text_ms is not None]
         total = [r.total_ms for r in rows if r.total_ms is not None]
         out["answers"] = {
-            "must_contain_recall": statistics.fmean(recalls_all) if recalls_all else None,
-            "must_contain_recall_when_answered": statistics.fmean(recalls) if recalls else None,
+            **answer_metrics.figures(rows),
             "citation_accuracy": (sum(r.cited_correct for r in ans) / cited) if cited else None,
             # the model's own [n] citations, before the grounding check (None: it cited nothing)
             "citation_accuracy_before_grounding": (
@@ -275,8 +280,9 @@ def outcomes(rows: Sequence[Row]) -> dict[str, Any]:
     }
 
 
-def per_file(rows: Sequence[Row], k: int) -> dict[str, dict[str, Any]]:
-    """QA file -> {"all" | "tune" | "check": hit@1, hit@k, n and the outcomes}."""
+def per_file(rows: Sequence[Row], k: int, answers: bool = False) -> dict[str, dict[str, Any]]:
+    """QA file -> {"all" | "tune" | "check": hit@1, hit@k, n, the outcomes and, with ``answers``,
+    the answer figures}."""
     out: dict[str, dict[str, Any]] = {}
     for f in dict.fromkeys(r.file for r in rows):
         mine = [r for r in rows if r.file == f]
@@ -292,6 +298,8 @@ def per_file(rows: Sequence[Row], k: int) -> dict[str, dict[str, Any]]:
                 "hit_at_k": sc.hit_at_k if ans else None,
                 **outcomes(sel),
             }
+            if answers:
+                out[f][half]["answers"] = answer_metrics.figures(sel)
     return out
 
 
@@ -339,11 +347,12 @@ def print_table(summary: dict[str, Any]) -> None:
                 if v["unanswerable_not_in_manuals"] is not None:
                     un += f" ({f(v['unanswerable_not_in_manuals'])})"
                 print(f"| {name} | {half} | {v['n']} | " + " | ".join([*cells, un]) + " |")
+        answer_metrics.print_sets(sets, f)
     a = summary.get("answers")
     if a:
         print("\nanswers:")
         for key, v in a.items():
-            print(f"  {key:<34} {f(v)}")
+            print(f"  {key:<44} {f(v)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -370,6 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         help="QA file of another corpus: its answerable questions are asked as unanswerable (repeatable)",
     )
+    p.add_argument(
+        "--check-set",
+        help=f"grounding check set, reported with --answers (default: {check_set.DEFAULT_FILE.relative_to(check_set.REPO)})",
+    )
     p.add_argument("--config", help="TOML settings file")
     args = p.parse_args(argv)
     try:
@@ -381,8 +394,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings.log_level, settings.log_format)
         questions: list[Question] = []
         files: list[str] = []
+        checks = check_set.for_eval(args.check_set, args.answers)
         if not args.qa and not args.conversations:
-            raise UserError("give at least one --qa or --conversations file")
+            if checks is not None:  # the check set alone: no index, no model
+                check_set.show(checks, args.json)
+                return 0
+            raise UserError("give at least one --qa or --conversations file (or --check-set)")
         for path, how in (
             [(q, "qa") for q in args.qa]
             + [(q, "foreign") for q in args.foreign]
@@ -409,7 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = summarize(rows, settings.retrieval.k, args.answers)
-    summary["sets"] = per_file(rows, settings.retrieval.k)
+    summary["sets"] = per_file(rows, settings.retrieval.k, args.answers)
+    if checks is not None:
+        summary["check_set"] = checks
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             for r in rows:
@@ -418,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
         print_table(summary)
+        if checks is not None:
+            check_set.show(checks, False)
     return 0
 
 

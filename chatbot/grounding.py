@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .injection import bypass_advice
 from .lexical import STOPWORDS, tokenize
 from .prompt import NOT_COVERED
+from .support import best_support
 
 _CITE = re.compile(r"\[\s*(?:sources?\s*)?(\d{1,2}(?:\s*[,;–-]\s*\d{1,2})*)\s*\]", re.I)
 _SENT = re.compile(r"(?<=[.!?。！？])\s+|\n+")
@@ -59,27 +60,6 @@ def _content(tokens: list[str]) -> set[str]:
     return {t for t in tokens if t not in STOPWORDS and len(t) > 1}
 
 
-# Words that turn a statement around. They are stopwords for support (they carry no topic), so
-# polarity is checked on its own: against the passage sentence the generated one draws on.
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|none|neither|nor|without|cannot|nicht|kein\w*|nie|niemals|pas|jamais|nunca|non|mai|não)\b"
-    r"|n't\b",
-    re.I,
-)
-
-
-def _flips(body: str, tokens: set[str], passage: str) -> bool:
-    """Does the sentence negate what the passage sentence it draws on says, or the reverse?"""
-    best: tuple[int, str] = (0, "")
-    for sent in _SENT.split(passage):
-        overlap = len(tokens & _content(tokenize(sent)))
-        if overlap > best[0]:
-            best = (overlap, sent)
-    if not best[1]:
-        return False
-    return bool(_NEGATION.search(body)) != bool(_NEGATION.search(best[1]))
-
-
 def _numbers(text: str) -> set[str]:
     return {n.replace(",", ".").lstrip("+") for n in _NUMBER.findall(text)}
 
@@ -91,6 +71,7 @@ class Grounded:
     dropped: list[str] = field(default_factory=list)
     removed_citations: list[int] = field(default_factory=list)
     says_not_covered: bool = False
+    why: list[str] = field(default_factory=list)  # for each dropped sentence, why it was dropped
 
     @property
     def empty(self) -> bool:
@@ -147,10 +128,9 @@ def ground(
     allowed = set(range(1, len(passage_texts) + 1))
     if says_not_covered(answer):
         return Grounded("", [], says_not_covered=True)
-    p_tokens = [_content(tokenize(t)) for t in passage_texts]
-    p_numbers = [_numbers(t) for t in passage_texts]
     kept_sentences: list[str] = []
     dropped: list[str] = []
+    why: list[str] = []
     removed: list[int] = []
     for raw in _SENT.split(answer.strip()):
         sentence = _without_refusal(raw.strip())
@@ -162,42 +142,48 @@ def ground(
         if len(_content(tokenize(body))) < 2:  # list numbers, "See above.", stray fragments
             if re.search(r"[^\W\d_]{3}", body):
                 dropped.append(sentence)
+                why.append("a fragment")
             continue
         sent_tokens = _content(tokenize(body))
         if bypass_advice(body):  # never the assistant's own advice, whatever a source says
             dropped.append(sentence)
+            why.append("advice to bypass a safety device")
             continue
         if (said and sent_tokens <= said) or frozenset(sent_tokens) in seen:
             dropped.append(sentence)  # echoes the question or what was shown, or repeats itself
+            why.append("repeats the question or what was shown")
             continue
         seen.add(frozenset(sent_tokens))
         pool = sorted(set(nums)) or sorted(allowed)
-        sent_numbers = _numbers(body)
-        best, best_n = 0.0, None
+        best, best_n, reason = 0.0, None, "no passage given"
         for n in pool:
-            if sent_numbers - p_numbers[n - 1]:
-                continue  # a number that is not in this passage: never supported by it
-            support = 1.0 if not sent_tokens else len(sent_tokens & p_tokens[n - 1]) / len(sent_tokens)
             if not same_language:
-                support = 1.0  # word overlap cannot judge a translation; numbers and citations still do
-            if support > best:
-                best, best_n = support, n
-        if best_n is None or best < min_support:
+                # word overlap cannot judge a translation; numbers and citations still do
+                if _numbers(body) <= _numbers(passage_texts[n - 1]):
+                    best, best_n, reason = 1.0, n, ""
+                    break
+                reason = "a number that is not in the passage"
+                continue
+            support, not_ok = best_support(body, passage_texts[n - 1], min_support)
+            if not not_ok and support >= min_support and support > best:
+                best, best_n, reason = support, n, ""
+            elif best_n is None:
+                reason = not_ok or "too few of its words in any one unit"
+        if best_n is None:
             dropped.append(sentence)
-            continue
-        if same_language and _flips(body, sent_tokens, passage_texts[best_n - 1]):
-            dropped.append(sentence)  # "Do not release the pressure" from "Release the pressure"
+            why.append(reason)
             continue
         if not nums:  # supported but uncited: cite the passage that supports it
             fixed = fixed.rstrip() + f" [{best_n}]"
             nums = [best_n]
         kept_sentences.append(fixed)
     while kept_sentences and _CITE.sub("", kept_sentences[-1]).rstrip().endswith(":"):
-        dropped.append(kept_sentences.pop())  # a lead-in ("Follow these steps:") with nothing after
+        dropped.append(kept_sentences.pop())
+        why.append("a lead-in with nothing after it")  # a lead-in ("Follow these steps:") with nothing after
     text = (
         "\n".join(kept_sentences)
         if any(_LIST_MARK.match(s) for s in kept_sentences)
         else " ".join(kept_sentences)
     )
     cited = {n for k in kept_sentences for n in citations_in(k)}
-    return Grounded(text, sorted(cited), dropped, sorted(set(removed)))
+    return Grounded(text, sorted(cited), dropped, sorted(set(removed)), why=why)

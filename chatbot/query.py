@@ -71,7 +71,12 @@ def subject_terms(text: str, limit: int = 8) -> tuple[str, ...]:
     out: list[str] = []
     for w in _WORD.findall(text):
         lw = w.lower()
-        if lw in _FILLER or _REFERS.fullmatch(lw) or lw in codes or (len(lw) < 3 and not _CJK_CHAR.search(lw)):
+        if (
+            lw in _FILLER
+            or _REFERS.fullmatch(lw)
+            or lw in codes
+            or (len(lw) < 3 and not _CJK_CHAR.search(lw))
+        ):
             continue
         if lw not in (o.lower() for o in out):
             out.append(w)

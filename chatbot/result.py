@@ -137,7 +137,9 @@ def public_dict(r: AnswerResult) -> dict[str, Any]:
 @dataclass
 class Event:
     """Streamed to the UI: 'retrieved' (passages known), 'lead' (the quoted lines that lead a quote-first
-    answer), 'token' (generated text), 'done' (final result)."""
+    answer), 'sentence' (one generated sentence that passed the grounding check, with its [n]; the
+    model's raw text is never streamed), 'done' (final result: its generated part is exactly the
+    streamed sentences, in order, put together by ``chatbot.sentences.join_sentences``)."""
 
     kind: str
     text: str = ""

@@ -389,4 +389,3 @@ def _fuse_lists(lists: Sequence[Sequence[Passage]], k: int, rrf_k: int) -> list[
         by_row.update({p.row: p for p in ps})
     order = sorted(scores, key=lambda r: -scores[r])[:k]
     return [by_row[r] for r in order]
-

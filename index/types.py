@@ -31,6 +31,10 @@ class Chunk:
     extractor: str  # what produced the text: pdfium, pypdf, markdown, html, text
     doc_sha: str  # sha256 of the source file's bytes
     ordinal: int  # position of the chunk within its document
+    # The passage's structure, found at ingest (core/units.py): (kind, start, end, code) per unit,
+    # kind one of heading/row/step/item/safety/paragraph, the span in ``text``. Empty in an index
+    # built before units were stored: ``core.units.units_of`` finds them from the text then.
+    units: tuple[tuple[str, int, int, str], ...] = ()
 
     @property
     def chunk_id(self) -> str:
@@ -49,7 +53,10 @@ class Chunk:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        kw = {k: v for k, v in d.items() if k in names}
+        if "units" in kw:
+            kw["units"] = tuple((str(u[0]), int(u[1]), int(u[2]), str(u[3])) for u in kw["units"])
+        return cls(**kw)
 
 
 @dataclass

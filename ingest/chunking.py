@@ -23,11 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.grammar import CODE, SAFETY_RECORD_START, SPOKEN_CODE
+from core.units import find_units
 from index.types import Chunk, short_title
 
 from .extract import Extracted, Heading, Page
 
-CHUNKER_VERSION = "c3"  # c3: record starts from core.grammar (codes, multilingual safety words)
+CHUNKER_VERSION = (
+    "c4"  # c3: record starts from core.grammar; c4: units stored with each chunk (core/units.py)
+)
 CountTokens = Callable[[Sequence[str]], list[int]]
 
 _RECORD_START = re.compile(
@@ -99,6 +102,7 @@ class _Packer:
                     extractor=self.page.extractor,
                     doc_sha=self.doc_sha,
                     ordinal=len(self.out),
+                    units=tuple((u.kind, u.start, u.end, u.code) for u in find_units(text, self.section)),
                 )
             )
         last = self.units[-1]

@@ -118,6 +118,102 @@ def test_outcomes_count_an_answer_without_a_gold_citation_as_wrong() -> None:
     assert o["unanswerable_not_answered"] == 0.5
 
 
+def test_must_contain_counts_whole_tokens_only() -> None:
+    from chatbot.answer_metrics import contains, must_contain_recall, must_contain_recall_substring
+
+    assert not contains("Tighten to 250 N·m [1].", "25")  # the old substring figure found it
+    assert contains("Tighten to 25 N·m [1].", "25") and contains("(25)", "25")
+    assert contains("E-107: main pump motor overload.", "E-107")
+    assert contains("Fault e-107 appeared", "E-107")  # case-insensitive
+    assert not contains("E-1070 is not a code", "E-107") and not contains("E-107", "107 overload")
+    assert contains("Set $32=1 for laser mode.", "$32") and not contains("Set $320=1", "$32")
+    assert not contains("Set 32=1", "$32")
+    assert contains("within 0.5 s of each other", "0.5 s") and not contains("within 0.55 s", "0.5 s")
+    assert not contains("within 0.5 seconds", "0.5 s")
+    assert contains("Look for error:24 in the log.", "error:24") and not contains("error:240", "error:24")
+    assert contains("rated  42\nA", "rated 42 A")  # whitespace between tokens does not matter
+    assert contains("Der Füllstand ist zu niedrig.", "Füllstand") and contains("FÜLLSTAND", "füllstand")
+    assert not contains("Die Füllstandsanzeige", "Füllstand")
+    assert contains("Temperatur über 40 °C", "über 40 °C") and contains("1,5 bar", "1,5 bar")
+    assert contains("请检查急停按钮是否已复位。", "急停按钮")  # CJK: a substring, no spaces to split on
+    assert not contains("请检查急停按钮是否已复位。", "急停开关")
+    assert must_contain_recall("E-107 at 250 N·m", ["E-107", "25"]) == 0.5
+    assert must_contain_recall_substring("E-107 at 250 N·m", ["E-107", "25"]) == 1.0
+    assert must_contain_recall("anything", []) is None
+
+
+def test_answer_recall_is_the_share_of_gold_content_words() -> None:
+    from chatbot.answer_metrics import answer_recall
+
+    gold = "Let the motor cool for at least 15 minutes, then reset Q1."
+    # content words of the gold answer: let, motor, cool, least, 15, minut, reset, q1 (stopwords off)
+    assert answer_recall(gold, gold) == 1.0
+    assert answer_recall(gold, "Reset Q1.") == pytest.approx(2 / 8)
+    assert answer_recall(gold, "The motors cooled; resetting Q1 after 15 minutes.") == pytest.approx(5 / 8)
+    assert answer_recall("", "anything") is None
+    assert answer_recall("the and of", "x") is None
+
+
+def test_unchecked_text_shown_counts_withdrawn_sentences_and_raw_tokens() -> None:
+    from chatbot.answer_metrics import ShownText
+    from chatbot.result import Event
+
+    shown = ShownText()
+    for ev in (
+        Event("retrieved"),
+        Event("lead", text="“E-107 Main pump motor overload” [1]"),
+        Event("sentence", text="Let the motor cool for  at least 15 minutes [1]."),
+        Event("sentence", text="Call the fire brigade [1]."),
+    ):
+        shown.observe(ev)
+    final = "“E-107 Main pump motor overload” [1]\nLet the motor cool for at least\n15 minutes [1]."
+    assert shown.unchecked(final) == 1  # the second sentence was shown, then left out
+    old = ShownText()  # the stream before sentence events: raw tokens on screen
+    for piece in ("Let", " the", " motor"):
+        old.observe(Event("token", text=piece))
+    assert old.unchecked("anything") == 3
+
+
+def test_answer_figures_per_file_and_half() -> None:
+    from chatbot.eval import Row, per_file, print_table, summarize
+
+    def row(qid: str, outcome: str, answer: str, must: float, sub: float, rec: float | None) -> Row:
+        q = Question(qid, "?", "gold", "a.pdf", (3,), ("x",), True, "fault_code", "en")
+        return Row(
+            q,
+            file="qa.jsonl",
+            outcome=outcome,
+            answer=answer,
+            must_recall=must,
+            must_recall_substring=sub,
+            answer_recall=rec,
+            unchecked_shown=1,
+        )
+
+    rows = [
+        row("dev-001", "answer", "a" * 100, 1.0, 1.0, 0.5),
+        row("dev-002", "answer", "a" * 300, 0.0, 1.0, 1.0),
+        row("dev-003", "low_confidence", "a" * 50, 0.0, 0.0, None),
+    ]
+    s = summarize(rows, 5, answers=True)
+    a = s["answers"]
+    assert a["must_contain_recall"] == pytest.approx(1 / 3)
+    assert a["must_contain_recall_when_answered"] == 0.5
+    assert a["must_contain_recall_substring"] == pytest.approx(2 / 3)
+    assert a["answer_recall"] == 0.75 and a["answer_recall_when_answered"] == 0.75
+    assert (a["answer_chars_median"], a["answer_chars_p90"]) == (200.0, 300.0)  # answered ones only
+    assert a["unchecked_shown"] == 3
+    sets = per_file(rows, 5, answers=True)
+    halves = sets["qa.jsonl"]
+    assert halves["all"]["answers"]["unchecked_shown"] == 3
+    # dev-001 and dev-002 are in the check half, dev-003 in the tune half (pinned above)
+    assert halves["check"]["answers"]["answer_recall"] == 0.75
+    assert halves["tune"]["answers"]["answer_chars_median"] is None
+    assert "answers" not in per_file(rows, 5)["qa.jsonl"]["all"]
+    s["sets"] = sets
+    print_table(s)  # the answer table per file and half prints
+
+
 def _sample_qa(tmp_path: Path, sample_facts: list[dict]) -> Path:
     f = tmp_path / "sample_qa.jsonl"
     lines = []
@@ -209,6 +305,11 @@ def test_eval_cli_end_to_end_on_the_sample_manuals(
     a = d["answers"]
     assert a["citation_accuracy"] is not None and a["citation_accuracy"] > 0.5
     assert a["must_contain_recall"] is not None and a["must_contain_recall"] > 0.5
+    assert a["must_contain_recall_substring"] is not None  # the old figure, kept beside it
+    assert a["answer_chars_median"] is not None and a["answer_chars_p90"] >= a["answer_chars_median"]
+    assert a["unchecked_shown"] >= 0
+    assert "check_set" in d and d["check_set"]["n"] > 0  # --answers reports the grounding check set
+    assert "answers" in halves["all"] and "answer_recall" in halves["all"]["answers"]
     assert a["ttft_ms_p50"] is not None and a["total_ms_p95"] >= a["ttft_ms_p50"]
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == d["questions"]

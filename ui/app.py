@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from .library import render_table
 from .library import rows as library_rows
 from .page_js import JS_ON_LOAD
 from .ratelimit import RateLimiter
-from .render import CSS, _linked, render_answer, render_found, render_quote, render_source
+from .render import CSS, _linked, render_answer, render_found, render_quote, render_source, render_streaming
 from .routes import add_library_routes, add_routes
 from .security import ClientAddress, SecurityHeaders, frame_ancestors
 
@@ -144,10 +143,9 @@ class UI:
             {"role": "assistant", "content": f"<i>{t('searching', ul)}</i>"},
         ]
         yield state.messages, "", gr.skip(), gr.skip(), state
-        generated = ""
+        sentences: list[str] = []  # generated sentences that passed the grounding check
         lead = ""
         found: list[Citation] = []
-        last = 0.0
         result: AnswerResult | None = None
         try:
             for ev in self.deps.answerer.stream(
@@ -162,18 +160,15 @@ class UI:
                     state.messages[-1]["content"] = render_found(found, msg, ul)
                     src, img = self.source_view(found[0], ul)
                     yield state.messages, gr.skip(), src, img, state
-                elif ev.kind == "lead":
-                    lead = _lead_html(ev.text, found, msg, ul)
-                    state.messages[-1]["content"] = f'<div class="answer">{lead}</div>'
+                elif ev.kind in ("lead", "sentence"):
+                    # The quote at once; then each generated sentence only after the grounding check
+                    # passed it, in the generated frame: the model's raw text is never on screen.
+                    if ev.kind == "lead":
+                        lead = _lead_html(ev.text, found, msg, ul)
+                    else:
+                        sentences.append(ev.text)
+                    state.messages[-1]["content"] = render_streaming(lead, sentences, msg, ul)
                     yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
-                elif ev.kind == "token":
-                    generated += ev.text
-                    if time.monotonic() - last > 0.15:
-                        last = time.monotonic()
-                        state.messages[-1]["content"] = (
-                            f'<div class="answer">{lead}</div>' if lead else ""
-                        ) + f'<span class="streaming">{html.escape(generated)}</span>'
-                        yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
                 elif ev.kind == "done":
                     result = ev.result
         except UserError as exc:

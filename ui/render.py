@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 from chatbot.result import AnswerResult, Citation
+from chatbot.sentences import join_sentences
 from core.grammar import has_label
 
 from .i18n import language_name, t
@@ -35,7 +37,7 @@ textarea, input[type=text] { min-height: 48px !important; font-size: 18px !impor
 .lang-tag { display: inline-block; font-weight: 600; font-size: 13px; color: #fff; background: #555; border-radius: 4px;
   padding: 1px 6px; margin-left: 6px; vertical-align: middle; }
 blockquote.quote { margin: 4px 0 8px 0; padding: 6px 10px; border-left: 6px solid #0b3d91; background: #f4f7ff;
-  font-family: Georgia, "Times New Roman", serif; color: #000; }
+  font-family: Georgia, "Times New Roman", serif; color: #000; white-space: pre-line; }
 .generated { border-top: 1px dashed #777; margin-top: 6px; padding-top: 4px; font-style: italic; }
 .generated .frame { font-style: normal; }
 .flagged { background: #fff0f0; border: 3px dashed #b00020; color: #000; padding: 6px 10px; margin: 6px 0;
@@ -149,27 +151,38 @@ def render_quote(
     )
 
 
+def _generated(text: str, msg: int, lang: str | None) -> str:
+    """The model's checked sentences, marked as the assistant's summary (never the manual's words)."""
+    return f'<div class="generated"><div class="frame">{t("generated", lang)}</div>{_linked(text, msg)}</div>'
+
+
+def render_streaming(lead: str, sentences: Sequence[str], msg: int, lang: str | None = None) -> str:
+    """While the model writes: the quoted lines (``lead``, already HTML) as soon as they are known,
+    then each generated sentence that passed the grounding check, framed exactly as in the final
+    answer. The model's raw text is never shown."""
+    body = lead + (_generated(join_sentences(sentences), msg, lang) if sentences else "")
+    return f'<div class="answer">{body}</div><i class="writing">{t("writing", lang)}</i>'
+
+
 def _answer_body(r: AnswerResult, msg: int, lang: str | None) -> str:
-    """The answer text: the quoted manual lines framed as such, then the assistant's own wording
-    marked as its summary; a generated answer without a quote as it is."""
+    """The answer text: the quoted manual lines framed as such, the assistant's own (checked)
+    wording marked as its summary; a caveat or refusal as it is."""
     lead = f"“{r.quote}” [{r.quote_n}]" if r.quote else ""
     text = r.answer
     if not lead or lead not in text:
-        return _linked(text, msg)
+        return _linked(text, msg) if r.abstained else _generated(text, msg, lang)
     before, after = text.split(lead, 1)
     c = next((c for c in r.passages if c.n == r.quote_n), None)
     parts = []
-    if before.strip():
-        parts.append(_linked(before.strip(), msg))
+    if before.strip():  # a caveat (abstained), or a served model's sentences shown before it failed
+        parts.append(_linked(before.strip(), msg) if r.abstained else _generated(before.strip(), msg, lang))
     parts.append(
         render_quote(
             r.quote, r.quote_n, msg, lang, c.page if c else None, c.page_label if c else None, r.quote_lang
         )
     )
     if after.strip():
-        parts.append(
-            f'<div class="generated"><div class="frame">{t("generated", lang)}</div>{_linked(after.strip(), msg)}</div>'
-        )
+        parts.append(_generated(after.strip(), msg, lang))
     return "".join(parts)
 
 
@@ -212,18 +225,22 @@ def render_answer(r: AnswerResult, msg: int, lang: str | None = None) -> str:
 
 
 def _highlight(text: str, quote: str) -> str:
-    if quote:
-        words = [re.escape(w) for w in quote.split()[:40]]
-        m = re.search(r"\s+".join(words), text) if words else None
+    """The passage with the quoted lines marked: each line of the quote (a row, a step) where it
+    stands in the passage, however the PDF wrapped it (a procedure read on into the next
+    passage marks what this one holds)."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in quote.split("\n") if quote else []:
+        words = [re.escape(w) for w in line.split()[:200]]
+        m = re.search(r"\s+".join(words), text[pos:]) if words else None
         if m:
-            return (
-                html.escape(text[: m.start()])
-                + "<mark>"
-                + html.escape(m.group(0))
-                + "</mark>"
-                + html.escape(text[m.end() :])
-            )
-    return html.escape(text)
+            spans.append((pos + m.start(), pos + m.end()))
+            pos += m.end()
+    out, last = [], 0
+    for a, b in spans:
+        out += [html.escape(text[last:a]), "<mark>", html.escape(text[a:b]), "</mark>"]
+        last = b
+    return "".join(out) + html.escape(text[last:])
 
 
 def render_source(c: Citation, file_url: str | None, lang: str | None = None) -> str:

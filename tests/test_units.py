@@ -1,0 +1,156 @@
+"""The manual's structure found at ingest (core/units.py), the quote chosen among its units
+(chatbot/quoting.py) and the grounding check judged per unit (chatbot/support.py), on the
+project's own sample manuals ingested with the real model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chatbot.grounding import ground
+from chatbot.quoting import Quoter, choose_quote
+from chatbot.support import measures
+from core.units import find_units, procedure_span, units_of
+from index.types import Chunk
+
+
+def _chunks(index: Path) -> list[Chunk]:
+    version = (index / "CURRENT").read_text().strip()
+    lines = (index / "versions" / version / "chunks.jsonl").read_text().splitlines()
+    return [Chunk.from_dict(json.loads(x)) for x in lines]
+
+
+def _chunk_with(chunks: list[Chunk], text: str) -> Chunk:
+    return next(c for c in chunks if text in c.text)
+
+
+def test_units_are_stored_at_ingest_and_found_again_from_the_text(sample_index: Path) -> None:
+    chunks = _chunks(sample_index)
+    assert all(c.units for c in chunks), "every chunk carries its units"
+    for c in chunks:
+        stored = units_of(c.text, c.section, c.units)
+        assert stored == find_units(c.text, c.section)  # the same function at ingest and at query time
+        for u in stored:
+            assert c.text[u.start : u.end].strip(), "a span never covers only blanks"
+    rows = _chunk_with(chunks, "E-107 Main pump motor")
+    kinds = {u.code: u.kind for u in units_of(rows.text, rows.section, rows.units) if u.code}
+    assert kinds["e-107"] == "row" and kinds["e-106"] == "row"
+    e107 = next(u for u in units_of(rows.text, rows.section, rows.units) if u.code == "e-107")
+    # the row keeps its wrapped cause and remedy cells, up to the next row
+    assert "Reset Q1 in the electrical cabinet" in e107.text(rows.text)
+    assert "E-108" not in e107.text(rows.text)
+
+
+def test_a_step_belongs_to_the_procedure_with_its_intro_line(sample_index: Path) -> None:
+    c = _chunk_with(_chunks(sample_index), "Reset the fault as follows:")
+    units = units_of(c.text, c.section, c.units)
+    i = next(k for k, u in enumerate(units) if u.kind == "step" and "Insert the key" in u.text(c.text))
+    a, b = procedure_span(units, i, c.text)
+    span = c.text[units[a].start : units[b - 1].end]
+    assert span.rstrip().endswith("returns to top dead centre.")
+    assert "as follows:" in span and all(f"{n}. " in span for n in range(1, 7))
+
+
+def test_units_of_a_spec_table_a_markdown_table_and_a_german_manual() -> None:
+    spec = "Table 2-1 Technical data CV-50\nParameter Value\nBelt width 500 mm\nBelt speed 0.1–1.5 m/s, adjustable"
+    kinds = [(u.kind, u.text(spec)) for u in find_units(spec)]
+    assert ("row", "Belt width 500 mm") in kinds and kinds[0][0] == "heading"
+    md = "| Alarm | Meaning |\n|---|---|\n| AL-01 | Belt slip |\n| AL-02 | Tracking |\nFor any other alarm, call 4417."
+    units = find_units(md)
+    assert [u.code for u in units if u.kind == "row"][-2:] == ["al-01", "al-02"]
+    assert units[-1].kind == "paragraph"
+    de = "3 Inbetriebnahme\n1. Füllstand prüfen.\n2. Konzentration messen.\nWARNUNG: Hauptschalter Q1 ausschalten."
+    assert [u.kind for u in find_units(de, "Anleitung > 3 Inbetriebnahme")] == [
+        "heading",
+        "step",
+        "step",
+        "safety",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "needle", "kind"),
+    [
+        ("How do I reset E-104?", "5. Press the blue RESET button", "procedure"),
+        ("What does E-107 mean?", "Reset Q1 in the electrical cabinet, then press RESET.", "row"),
+        ("What is the belt width of the CV-50?", "Belt width 500 mm", "row"),
+    ],
+)
+def test_the_quote_is_the_best_unit_whole(
+    sample_index: Path, real_embedder, question: str, needle: str, kind: str
+) -> None:
+    from chatbot.query import Query
+    from chatbot.retrieval import IndexHandle, Retriever
+    from core.settings import load_settings
+
+    handle = IndexHandle(sample_index, expected_model=real_embedder.name, expected_dim=real_embedder.dim)
+    retriever = Retriever(handle, real_embedder, load_settings(None).retrieval)
+    r = retriever.retrieve(Query.parse(question))
+    quoter = Quoter(real_embedder, handle.get)
+    p = r.passages[0]
+    q = quoter(r.query.standalone, r.query.search_text, p.row, p.chunk, r.query.codes)
+    assert needle in q.text and q.kind == kind
+    if kind == "row":  # never reads into the neighbouring row
+        assert "E-108" not in q.text and "E-106" not in q.text
+
+
+def test_the_quote_without_models_is_lexical_and_never_starts_inside_a_row() -> None:
+    text = (
+        "E-106 Two-hand control timing\nerror\nThe two buttons were not pressed within\n0.5 s of each other.\n"
+        "E-107 Main pump motor\noverload\nMotor protection relay Q1 has tripped.\nLet the motor cool for 15 minutes."
+    )
+    c = Chunk("m.pdf", "HP-200 Manual", 7, 7, "7", "5 Fault codes", text, "pdfium", "0" * 64, 0)
+    q = choose_quote("What does E-107 mean?", c)
+    assert q.text.startswith("E-107 Main pump motor overload") and "15 minutes" in q.text
+
+
+def test_measures_read_units_of_measure() -> None:
+    assert measures("tighten to 40 N·m") == {("40", "N·m")}
+    assert measures("every 500 operating hours") == {("500", "h")}
+    assert measures("80 l/min bei 6 bar") == {("80", "l/min"), ("6", "bar")}
+    assert measures("15-minute overlap") == {("15", "min")}
+
+
+ROWS = (
+    "E-106 Two-hand control timing\nerror\nThe two buttons were not pressed within\n0.5 s of each other.\n"
+    "E-107 Main pump motor\noverload\nMotor protection relay Q1 has tripped.\nLet the motor cool for at least 15 minutes.\n"
+    "Check the motor current (rated 42 A).\nReset Q1 in the electrical cabinet, then\npress RESET."
+)
+STEPS = (
+    "Reset the fault as follows:\n1. Do not reach into the die area until the ram has stopped completely.\n"
+    "4. Insert the key into key switch S2 and turn it to RESET. Hold it in this position.\n"
+    "5. Press the blue RESET button, then release the key switch. E-104 disappears from the HMI."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "passage", "kept", "why"),
+    [
+        ("E-107 means the main pump motor is overloaded [1].", ROWS, True, ""),
+        ("Let the motor cool for at least 15 minutes [1].", ROWS, True, ""),
+        ("E-106 means the main pump motor is overloaded [1].", ROWS, False, "code"),
+        ("Let the motor cool for at least 5 minutes [1].", ROWS, False, "number"),
+        ("Let the motor cool for at least 15 seconds [1].", ROWS, False, "unit of measure"),
+        ("Do not let the motor cool for 15 minutes [1].", ROWS, False, "polarity"),
+        ("Press RESET, then reset Q1 in the electrical cabinet [1].", ROWS, False, "order"),
+        ("Reset Q1 in the electrical cabinet, then press RESET [1].", ROWS, True, ""),
+        ("Turn key switch S2 to RESET, then press the blue RESET button [1].", STEPS, True, ""),
+        ("Press the blue RESET button before you turn key switch S2 to RESET [1].", STEPS, False, "order"),
+        ("Reach into the die area before the ram has stopped completely [1].", STEPS, False, "polarity"),
+    ],
+)
+def test_grounding_judges_each_sentence_against_its_unit(
+    sentence: str, passage: str, kept: bool, why: str
+) -> None:
+    g = ground(sentence, [passage])
+    assert bool(g.text) is kept, g.why
+    if not kept:
+        assert why in " ".join(g.why)
+
+
+def test_words_gathered_from_all_over_a_step_are_not_a_statement_of_the_manual() -> None:
+    # every word is in step 5, but "on the HMI" belongs to another sentence of it
+    g = ground("Press the blue RESET button on the HMI [1].", [STEPS], min_support=0.9)
+    assert not g.text
