@@ -56,6 +56,7 @@ eval: setup dictionaries  ## per-set figures (tune/check halves) on both dev cor
 	$(BIN)/python -m chatbot.eval --index data/corpus-index --qa ../shared/qa/dev.jsonl --foreign $(OHR)/qa.jsonl
 	$(BIN)/python -m chatbot.eval --index data/ohr-index --qa $(OHR)/qa.jsonl --qa $(OHR)/qa_multilingual.jsonl \
 	  --foreign ../shared/qa/dev.jsonl
+	$(BIN)/python -m chatbot.check_set
 
 calibrate: setup dictionaries  ## re-fit the shipped confidence (chatbot/calibration.json) on both dev corpora
 	$(BIN)/python -m chatbot.calibrate --set dev=data/corpus-index:../shared/qa/dev.jsonl \

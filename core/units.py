@@ -147,6 +147,13 @@ def find_units(text: str, section: str = "") -> list[Unit]:
         record = RECORD_START.match(s) is not None and not titled
         if record and cur is not None and cur[2] == "row" and cur[3] and _kind(s) == ("row", ""):
             record = False  # "60 s with the valves closed." wraps a coded row ("E-110 … 2 mm in")
+        if (
+            record
+            and cur is not None
+            and re.fullmatch(r"\(?\d{1,3}[.)]", s)
+            and not _SENTENCE_END.search(text[cur[0] : cur[1]].rstrip())
+        ):
+            record = False  # "… the rotation distance is" + "40.": a wrapped sentence end, not step 40
         if record and cur is not None and _kind(s) == ("paragraph", ""):
             record = False  # "HP-200 press infeed) is missing." wraps the line above: a code, then lower case
         if cur is not None:
