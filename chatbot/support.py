@@ -139,11 +139,23 @@ def _intervals(text: str) -> set[str]:
 _ORDER = re.compile(r"\s*(?:,\s*)?\b(then|before|after|afterwards|danach|dann|bevor|nachdem)\b\s*", re.I)
 
 
+# function words of the plant languages (English ones are chatbot.lexical.STOPWORDS): they carry no
+# statement of the manual, and German sentences would otherwise share few "content" words with it
+_FUNCTION_WORDS = frozenset(
+    """der die das den dem des ein eine einer eines einem einen und oder wird werden wurde ist sind
+    zu zum zur mit von vom im in am an auf für bei aus als auch dass wenn sich sie er es man
+    le la les un une des du de et ou est sont au aux en dans pour par sur avec que qui se
+    el los las unos unas del al y o es son en con por para que se lo
+    il lo gli una della delle dei di da e è sono con per che si
+    os as um uma do da dos das e ou é são em com por para que se""".split()  # noqa: SIM905
+)
+
+
 def content(text: str) -> set[str]:
     return {
         t
         for t in tokenize(text.replace(" ⟨not⟩", "").replace(" ⟨only⟩", ""))
-        if t not in STOPWORDS and len(t) > 1
+        if t not in STOPWORDS and t not in _FUNCTION_WORDS and len(t) > 1
     }
 
 
@@ -239,6 +251,9 @@ def disagrees(body: str, scope: Scope) -> str:
     for n, unit in measures(plain):
         if n in source_numbers and (n, unit) not in source_measures:
             return f"{n} with another unit of measure"
+    said, meant = _intervals(plain), _intervals(scope.text)
+    if said and meant and not said & meant:
+        return "another interval than the manual's"
     src_clauses = [c for sent in (_sentences(scope.text) or [scope.text]) for c in _own_clauses(sent)]
     for clause in _own_clauses(body):
         toks = content(clause)
@@ -254,11 +269,17 @@ def disagrees(body: str, scope: Scope) -> str:
 
 
 _OWN_CLAUSE = re.compile(
-    r"\s*(?:[,;:]\s*(?:and|but|because|so|weil|denn|und|aber|da)?|\s(?:and|but|because|weil|denn|aber|und))\s+",
+    r"\s*(?:[,;:]\s*(?:and|but|because|so|weil|denn|und|aber|da)?"
+    r"|\s(?:and|but|because|weil|denn|aber|und|if|when|unless|wenn|falls|si|se))\s+",
     re.I,
 )
 
 
+_LEADING_NOT = re.compile(
+    r"\s*(?:(?:WARNING|CAUTION|DANGER|NOTE|WARNUNG|VORSICHT|ACHTUNG)\s*:\s*)?"
+    r"(?:do not|don't|never|nobody|no one|must not|nicht|nie|niemals|ne\b|n'|no\b|nunca|non)",
+    re.I,
+)
 _LIST_COMMA = re.compile(r"^\s*,\s*$")
 
 
@@ -283,13 +304,20 @@ def _own_clauses(body: str) -> list[str]:
             marks += " ⟨not⟩"
         if _MODALS["only"].search(part) or "⟨only⟩" in inherited:
             marks += " ⟨only⟩"
-        carry = marks
+        # a condition ("If the belt does not stop, …") lends its "not" to nothing after it
+        carry = (
+            "" if re.match(r"\s*(?:if|when|unless|while|wenn|falls|während|si|se)\b", part, re.I) else marks
+        )
     return out if len(out) > 1 else [body]
 
 
 def _meaning_differs(body: str, src: str, polarity: bool = True) -> str:
-    if polarity and bool(_NEGATION.search(body)) != bool(_NEGATION.search(src)):
-        return "polarity differs"
+    if polarity and (
+        bool(_NEGATION.search(body)) != bool(_NEGATION.search(src))
+        or bool(_LEADING_NOT.match(body)) != bool(_LEADING_NOT.match(src))
+        or len(_NEGATION.findall(body)) % 2 != len(_NEGATION.findall(src)) % 2
+    ):
+        return "polarity differs"  # "do not operate … if it does not stop" is not "operate … if it does not stop"
     for name, pat in _MODALS.items():
         if name in ("before", "after", "obligation", "permission"):
             continue
@@ -329,7 +357,8 @@ _SEQUENCES = [
     re.compile(r"(?P<b>.+?),?\s+(?:after|nachdem|après|después)\s+(?P<a>.+)$", re.I),
 ]
 _CLAUSE = re.compile(
-    r"(?<=[.!?;:])\s+|,?\s+(?:and\s+|und\s+)?(?:then|dann|danach|anschließend)\s+|,?\s+(?:and|und)\s+|\n(?=\s*\d{1,2}[.)])",
+    r"(?<=[.!?;:])\s+|,?\s+(?:and\s+|und\s+)?(?:then|dann|danach|anschließend)\s+|,?\s+(?:and|und)\s+|,\s+"
+    r"|\n(?=\s*\d{1,2}[.)])",
     re.I,
 )
 _FIRST_WORDS = re.compile(r"^(?:first|erst|zuerst|d'abord|primero)\s+|\s+(?:first|zuerst)\b", re.I)

@@ -40,7 +40,10 @@ def proxy(llm_server):
 
 @pytest.fixture(scope="module")
 def deps(sample_index: Path, llm_server):
-    settings = app_settings(sample_index, base_url=llm_server.base_url, answer_style="quote-first")
+    # timeouts have their own tests; here a slow shared CI machine must not turn into an answer without the model
+    settings = app_settings(
+        sample_index, base_url=llm_server.base_url, answer_style="quote-first", first_token_timeout_seconds=60
+    )
     d = build_app(settings)
     yield d
     d.close()
