@@ -24,6 +24,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from core.grammar import safety_notes
 from core.settings import Settings
 
@@ -55,14 +57,21 @@ class _Lead:
     text: str  # “quote” [n], as shown
 
     @classmethod
-    def pick(cls, query: Query, passages: Sequence[Passage], flags: Sequence[str], quoter: Quoter) -> _Lead:
+    def pick(
+        cls,
+        query: Query,
+        passages: Sequence[Passage],
+        flags: Sequence[str],
+        quoter: Quoter,
+        qvec: np.ndarray | None = None,
+    ) -> _Lead:
         """The best unit of the first passage the injection screen did not flag, quoted whole
         (``chatbot/quoting.py``: a row with its remedy, a procedure with all its steps)."""
         n = next((i for i, f in enumerate(flags, 1) if not f), 0)
         if not n:
             return cls(0, "", "")
         p = passages[n - 1]
-        quote = quoter(query.standalone, query.search_text, p.row, p.chunk, query.codes).text
+        quote = quoter(query.standalone, query.search_text, p.row, p.chunk, query.codes, qvec).text
         return cls(n, quote, f"“{quote}” [{n}]" if quote else "")
 
     def record(self, result: AnswerResult, passages: Sequence[Passage]) -> None:
@@ -165,7 +174,7 @@ class Answerer:
                 # the closest passage's best lines, under the caveat: an operator reads the line at
                 # once instead of opening passages, and is told it may not be the answer
                 flags = [screen(p.chunk.text) for p in r.passages]
-                lead = _Lead.pick(r.query, r.passages, flags, self.quoter)
+                lead = _Lead.pick(r.query, r.passages, flags, self.quoter, r.qvec)
                 if lead.text:
                     result.answer += "\n" + lead.text
                     lead.record(result, r.passages)
@@ -173,7 +182,7 @@ class Answerer:
             # Manual text is data: a passage the injection screen flags is shown with a warning but is
             # never quoted as the answer, never given to the model and never supports a sentence.
             flags = [screen(p.chunk.text) for p in r.passages]
-            lead = _Lead.pick(r.query, r.passages, flags, self.quoter)
+            lead = _Lead.pick(r.query, r.passages, flags, self.quoter, r.qvec)
             if self.style == "quote-first" and lead.text:
                 # The quoted manual lines lead the answer and are known now: show them at once.
                 timings["first_text_ms"] = (time.perf_counter() - t0) * 1000
@@ -192,7 +201,7 @@ class Answerer:
                 "model_asked": gen.asked,
             }
             self._compose(result, query, r, lead, gen, g)
-            self._quote_citations(result, r.query, r.passages, lead)
+            self._quote_citations(result, r.query, r.passages, lead, r.qvec)
             if not result.abstained:
                 result.safety = self._safety(result.citations)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -348,7 +357,12 @@ class Answerer:
         result.grounding["reason"] = reason
 
     def _quote_citations(
-        self, result: AnswerResult, query: Query, passages: Sequence[Passage], lead: _Lead
+        self,
+        result: AnswerResult,
+        query: Query,
+        passages: Sequence[Passage],
+        lead: _Lead,
+        qvec: np.ndarray | None = None,
     ) -> None:
         """Each citation's quote: the lines highlighted in the source panel."""
         for c in result.citations:
@@ -356,7 +370,9 @@ class Answerer:
                 c.quote = lead.quote
             elif not c.flagged:
                 p = passages[c.n - 1]
-                c.quote = self.quoter(query.standalone, query.search_text, p.row, p.chunk, query.codes).text
+                c.quote = self.quoter(
+                    query.standalone, query.search_text, p.row, p.chunk, query.codes, qvec
+                ).text
 
     def _safety(self, citations: Sequence[Citation]) -> list[SafetyNote]:
         """Hazard notes in the cited passages and in the same section on the same page."""

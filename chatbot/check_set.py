@@ -26,6 +26,7 @@ from typing import Any
 from core.errors import UserError
 
 from . import grounding
+from .qa import read_objects
 
 KINDS = ("faithful", "negation", "number", "unit", "neighbour_row", "step_order", "modal")
 ALTERED = KINDS[1:]
@@ -51,33 +52,34 @@ def load(path: str | Path) -> list[Item]:
     """Read a check-set file; a malformed line raises ValueError naming the line."""
     items: list[Item] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-                item = Item(
-                    id=str(d["id"]),
-                    kind=str(d["kind"]),
-                    expect=str(d["expect"]),
-                    sentence=str(d["sentence"]),
-                    passages=tuple(str(p) for p in d["passages"]),
-                    source=str(d.get("source") or ""),
-                    page=int(d["page"]) if d.get("page") is not None else None,
-                )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{n}: malformed line ({exc})") from None
-            if item.kind not in KINDS:
-                raise ValueError(f"{path}:{n}: unknown kind {item.kind!r}")
-            if item.expect != ("accept" if item.kind == "faithful" else "reject"):
-                raise ValueError(f"{path}:{n}: kind {item.kind} cannot expect {item.expect!r}")
-            if not item.passages or not item.sentence.strip():
-                raise ValueError(f"{path}:{n}: no sentence or no passages")
-            if item.id in seen:
-                raise ValueError(f"{path}:{n}: duplicate id {item.id!r}")
-            seen.add(item.id)
-            items.append(item)
+    errors: list[str] = []  # qa's reader collects errors; a check set must be whole: the first one raises
+    for n, d in read_objects(path, errors):
+        if errors:
+            break
+        try:
+            item = Item(
+                id=str(d["id"]),
+                kind=str(d["kind"]),
+                expect=str(d["expect"]),
+                sentence=str(d["sentence"]),
+                passages=tuple(str(p) for p in d["passages"]),
+                source=str(d.get("source") or ""),
+                page=int(d["page"]) if d.get("page") is not None else None,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: malformed line ({exc})") from None
+        if item.kind not in KINDS:
+            raise ValueError(f"{path}:{n}: unknown kind {item.kind!r}")
+        if item.expect != ("accept" if item.kind == "faithful" else "reject"):
+            raise ValueError(f"{path}:{n}: kind {item.kind} cannot expect {item.expect!r}")
+        if not item.passages or not item.sentence.strip():
+            raise ValueError(f"{path}:{n}: no sentence or no passages")
+        if item.id in seen:
+            raise ValueError(f"{path}:{n}: duplicate id {item.id!r}")
+        seen.add(item.id)
+        items.append(item)
+    if errors:
+        raise ValueError(errors[0].replace("skipped malformed", "malformed"))
     return items
 
 

@@ -47,7 +47,7 @@ def load_qa(path: str | Path) -> LoadReport:
     """Read a QA JSON Lines file; malformed lines are reported with their line number and skipped."""
     out: list[Question] = []
     errors: list[str] = []
-    for n, d in _objects(path, errors):
+    for n, d in read_objects(path, errors):
         try:
             out.append(_question(d, str(d.get("id") or f"line-{n}")))
         except (ValueError, TypeError) as exc:
@@ -62,7 +62,7 @@ def load_conversations(path: str | Path) -> LoadReport:
     turn names its own kind); a malformed conversation is reported and skipped whole."""
     out: list[Question] = []
     errors: list[str] = []
-    for n, d in _objects(path, errors):
+    for n, d in read_objects(path, errors):
         try:
             conv = _required_str(d, "id")
             turns = d.get("turns")
@@ -87,7 +87,7 @@ def conversation_of(question_id: str) -> str:
     return question_id.rsplit("/", 1)[0] if "/" in question_id else ""
 
 
-def _objects(path: str | Path, errors: list[str]) -> Iterable[tuple[int, dict[str, Any]]]:
+def read_objects(path: str | Path, errors: list[str]) -> Iterable[tuple[int, dict[str, Any]]]:
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():

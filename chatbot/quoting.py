@@ -375,7 +375,13 @@ class Quoter:
         self.weights = weights
 
     def __call__(
-        self, question: str, search_text: str, row: int, chunk: Chunk, codes: Sequence[str] = ()
+        self,
+        question: str,
+        search_text: str,
+        row: int,
+        chunk: Chunk,
+        codes: Sequence[str] = (),
+        qvec: np.ndarray | None = None,
     ) -> Quote:
         state: Any = self.state_of()
         chunks = state.index.chunks
@@ -387,11 +393,12 @@ class Quoter:
             and nxt.section == chunk.section
         ):
             nxt = None
-        embed = qvec = None
+        embed = None
         if self.embedder is not None:
             emb: Any = self.embedder
             embed = emb.embed_documents
-            qvec = emb.embed_query(search_text)
+            if qvec is None:  # retrieval computed it already when the caller passes it
+                qvec = emb.embed_query(search_text)
         return choose_quote(
             search_text,
             chunk,

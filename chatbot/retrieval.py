@@ -63,6 +63,7 @@ class RetrievalResult:
     passages: list[Passage]
     timings: dict[str, float]
     index_version: str
+    qvec: np.ndarray | None = None  # the question's dense vector (the quote ranks units with it)
 
     @property
     def lang(self) -> str:
@@ -377,7 +378,7 @@ class Retriever:
             other = self.fuse(state, self.channels(state, alt, rows), k, text=alt.search_text)
             passages = _fuse_lists([passages, other], k, self.settings.rrf_k)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return RetrievalResult(query, passages, timings, idx.version)
+        return RetrievalResult(query, passages, timings, idx.version, ch.qvec)
 
 
 def _fuse_lists(lists: Sequence[Sequence[Passage]], k: int, rrf_k: int) -> list[Passage]:
