@@ -159,8 +159,20 @@ def content(text: str) -> set[str]:
     }
 
 
+_ENUMERATOR = re.compile(r"^\s*\d{1,2}[.)](?=\s|$)", re.M)  # "4. Set the speed …": a step's number, not a quantity
+
+
 def numbers(text: str) -> set[str]:
-    return {n.replace(",", ".").lstrip("+") for n in _NUMBER.findall(text)}
+    return {n.replace(",", ".").lstrip("+") for n in _NUMBER.findall(_ENUMERATOR.sub(" ", text))}
+
+
+def _words(text: str) -> set[str]:
+    """Content words other than numbers with their units of measure and codes: what a sentence is
+    about ("The stroke of the press is 400 mm" -> stroke, press)."""
+    plain = _without_codes(text)
+    units = {u for _, u in measures(plain)}
+    unit_words = set(tokenize(" ".join(sp for u in units for sp in _UNIT_SPELLINGS.get(u, []))))
+    return {t for t in content(plain) if not any(ch.isdigit() for ch in t) and t not in unit_words}
 
 
 def measures(text: str) -> set[tuple[str, str]]:
@@ -254,11 +266,14 @@ def disagrees(body: str, scope: Scope) -> str:
     said, meant = _intervals(plain), _intervals(scope.text)
     if said and meant and not said & meant:
         return "another interval than the manual's"
-    src_clauses = [c for sent in (_sentences(scope.text) or [scope.text]) for c in _own_clauses(sent)]
+    src_clauses = _source_clauses(scope.text)
     for clause in _own_clauses(body):
         toks = content(clause)
         if len(toks) < 2:
             continue
+        why = _number_elsewhere(clause, src_clauses)
+        if why:
+            return why
         src = _best_sentence(toks, scope.text, src_clauses)
         if len(toks & content(src)) < max(2, 0.5 * len(toks)):
             continue  # nothing in the unit is about this clause: its words were judged above
@@ -266,6 +281,34 @@ def disagrees(body: str, scope: Scope) -> str:
         if why:
             return why
     return ""
+
+
+def _source_clauses(text: str) -> list[str]:
+    """The unit's clauses, and each two neighbouring clauses of one sentence joined: a manual's
+    "the fault can be reset | when the oil is below 55 °C" is one statement to a generated
+    "E-101 cannot be reset once the oil is below 55 °C"."""
+    out: list[str] = []
+    for sent in _sentences(text) or [text]:
+        parts = _own_clauses(sent)
+        out += parts
+        # a list part's inherited mark (" ⟨not⟩") is already said by the part before it
+        out += [f"{a} {b.replace(' ⟨not⟩', '').replace(' ⟨only⟩', '')}" for a, b in zip(parts, parts[1:], strict=False)]
+    return out
+
+
+def _number_elsewhere(clause: str, src_clauses: Sequence[str]) -> str:
+    """A clause's numbers must be in the manual clause its words are about, when that clause gives
+    numbers of its own: "E-101 can be reset below 65 °C" against "… can be reset when the oil is
+    below 55 °C" (65 °C is the unit's alarm limit, another statement)."""
+    said = numbers(_without_codes(clause))
+    words = _words(clause)
+    if not said or len(words) < 2:
+        return ""
+    best = max(src_clauses, key=lambda c: (len(words & _words(c)), -len(_words(c))), default="")
+    if len(words & _words(best)) < max(2, 0.5 * len(words)):
+        return ""
+    given = numbers(_without_codes(best))
+    return "a number the manual gives for something else" if given and not said & given else ""
 
 
 _OWN_CLAUSE = re.compile(
@@ -431,9 +474,12 @@ def best_support(body: str, passage: str, min_support: float) -> tuple[float, st
     )
     best = ranked[0][0]
     why = "too few of its words in any one unit"
+    words = _words(body)
     for support, _, scope in ranked:
         if support < max(min_support, best - 0.05):
             break
+        if words and not words & _words(scope.text):
+            continue  # "The stroke is 800 mm" against "Daylight … 800 mm": only the number is shared
         why = disagrees(body, scope)
         if not why and out_of_order(body, scope.order_text or scope.text):
             why = "steps out of order"

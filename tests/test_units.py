@@ -124,6 +124,12 @@ STEPS = (
     "5. Press the blue RESET button, then release the key switch. E-104 disappears from the HMI."
 )
 
+COOLANT = (
+    "A-12 Coolant too hot\nThe coolant is above the limit of 40 °C. Let the chiller run; the fault can\n"
+    "be cleared when the coolant is below 35 °C."
+)
+SPECS = "Table 2 Data\nSpindle stroke 120 mm\nTable height 250 mm\nWeight 900 kg"
+
 
 @pytest.mark.parametrize(
     ("sentence", "passage", "kept", "why"),
@@ -139,6 +145,15 @@ STEPS = (
         ("Turn key switch S2 to RESET, then press the blue RESET button [1].", STEPS, True, ""),
         ("Press the blue RESET button before you turn key switch S2 to RESET [1].", STEPS, False, "order"),
         ("Reach into the die area before the ram has stopped completely [1].", STEPS, False, "polarity"),
+        # a step's own number ("4.") is not a quantity the manual gives
+        ("Turn key switch S2 to RESET and hold it for 4 s [1].", STEPS, False, "number"),
+        # a number must be in the clause its words are about, not elsewhere in the unit
+        ("The fault can be cleared when the coolant is below 40 °C [1].", COOLANT, False, "something else"),
+        ("The fault can be cleared when the coolant is below 35 °C [1].", COOLANT, True, ""),
+        ("The fault cannot be cleared once the coolant is below 35 °C [1].", COOLANT, False, "polarity"),
+        # a row sharing only the number and its unit with the sentence is not about it
+        ("The stroke is 250 mm [1].", SPECS, False, "number"),
+        ("The spindle stroke is 120 mm [1].", SPECS, True, ""),
     ],
 )
 def test_grounding_judges_each_sentence_against_its_unit(
