@@ -1,4 +1,4 @@
-"""Question-language detection: chatbot.language.detect (py3langid) against the old stopword guesser.
+"""Question-language detection: core.language.detect (py3langid) against the old stopword guesser.
 
     python bench/language_detect.py            # markdown tables: per set, per language, confusions, latency
     python bench/language_detect.py --show     # also list every question either detector gets wrong
@@ -52,7 +52,7 @@ _OLD_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def old_detect(text: str) -> str:
-    """The previous chatbot.language.detect, unchanged in behaviour."""
+    """The previous core.language.detect, unchanged in behaviour."""
     if re.search(r"[\u3040-\u30ff]", text):
         return "ja"
     if re.search(r"[\uac00-\ud7af]", text):
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--shared", type=Path, default=SHARED, help="the shared folder (default: %(default)s)")
     p.add_argument("--show", action="store_true", help="list every question either detector gets wrong")
     args = p.parse_args(argv)
-    from chatbot import language as lang
+    from core import language as lang
 
     sets = load_sets(args.shared)
     if not sets:

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from core import language as langmod
 from core.grammar import safety_notes
 from core.settings import Settings
 
-from . import language as langmod
 from .confidence import DEFAULT_FILE as DEFAULT_CALIBRATION
 from .confidence import Calibration, evidence
 from .grounding import Grounded

@@ -167,18 +167,48 @@ def thresholds(
             if (m & ans).any()
         ):
             decline_below = float(t)
+    answer_at = _answer_level(grid, p, y, ans, groups, can_decline)
+    return answer_at, min(decline_below, answer_at)
+
+
+def answer_level_other_language(
+    p: np.ndarray, y: np.ndarray, answerable: np.ndarray, group: Sequence[str], same_language: np.ndarray
+) -> float | None:
+    """The answer level for questions whose top passage is in another language, fitted on those
+    questions alone (None when the tune half has none)."""
+    if same_language.all():
+        return None
+    grid = np.unique(np.round(np.linspace(0.0, 1.0, 201), 5))
+    groups = [np.array([g == name for g in group]) for name in sorted(set(group))]
+    return _answer_level(grid, p, y, answerable.astype(bool), groups, ~same_language)
+
+
+def _answer_level(
+    grid: np.ndarray,
+    p: np.ndarray,
+    y: np.ndarray,
+    ans: np.ndarray,
+    groups: list[np.ndarray],
+    among: np.ndarray,
+) -> float:
+    """The lowest level at which, among the questions ``among``, every group keeps wrong answers and
+    answers to unanswerable questions within the limits (scanning down from 1)."""
     answer_at = 1.0
     for t in grid[::-1]:
         answered = p >= t
         ok = all(
             np.mean(answered[m & ans] & (y[m & ans] == 0)) <= MAX_ANSWERED_WRONG
-            for m in groups
+            for m in (g & among for g in groups)
             if (m & ans).any()
-        ) and all(np.mean(answered[m & ~ans]) <= MAX_FOREIGN_ANSWERED for m in groups if (m & ~ans).any())
+        ) and all(
+            np.mean(answered[m & ~ans]) <= MAX_FOREIGN_ANSWERED
+            for m in (g & among for g in groups)
+            if (m & ~ans).any()
+        )
         if not ok:
             break
         answer_at = float(t)
-    return answer_at, min(decline_below, answer_at)
+    return answer_at
 
 
 def report(items: Sequence[Item], cal: Calibration, weights: dict[str, float], k: int) -> None:
@@ -261,9 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cal = Calibration(mean.tolist(), scale.tolist(), coef.tolist(), intercept, 1.0, 0.0)
     p = np.array([cal.probability(Evidence(dict(zip(FEATURES, row, strict=True)))) for row in x])
     same_language = x[:, FEATURES.index("same_language")] > 0
-    cal.answer_at, cal.decline_below = thresholds(
-        p, y, answerable, [f"{it.set_name}:{it.file}" for it in tune], same_language
-    )
+    groups = [f"{it.set_name}:{it.file}" for it in tune]
+    cal.answer_at, cal.decline_below = thresholds(p, y, answerable, groups, same_language)
+    cal.answer_at_other_language = answer_level_other_language(p, y, answerable, groups, same_language)
+    if cal.answer_at_other_language is not None:
+        cal.decline_below = min(cal.decline_below, cal.answer_at_other_language)
     cal.fitted = {
         "weights": weights,
         "embedding_model": items[0].deps.embedder.name,
@@ -282,7 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cal.save(args.out)
     print("coefficients:", {f: round(c, 3) for f, c in zip(FEATURES, cal.coef, strict=True)})
     print(
-        f"answer at p >= {cal.answer_at}, not in the manuals below {cal.decline_below}; written to {args.out}"
+        f"answer at p >= {cal.answer_at} ({cal.answer_at_other_language} when the top passage is in another "
+        f"language than the question), not in the manuals below {cal.decline_below}; written to {args.out}"
     )
     report(items, cal, weights, k)
     for it in items:

@@ -7,7 +7,9 @@ a named code or quoted phrase was found verbatim). A logistic regression fitted 
 manuals, which are unanswerable here) turns them into the probability that the top passage
 answers the question. Two thresholds from the same fit give the outcome:
 
-* ``answer``          p >= answer_at
+* ``answer``          p >= answer_at (answer_at_other_language when the top passage is in another
+  language than the question: the features mean less there, and the level is fitted on such
+  questions alone, so a handful of cross-lingual questions does not set the level for all others)
 * ``low_confidence``  decline_below <= p < answer_at: the closest passages, shown as such
 * ``not_in_manuals``  p < decline_below: only when confident that nothing relevant exists,
   and never for a question in another language than the passages it found: there the words
@@ -30,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .language import detect
+from core.language import detect
+
 from .lexical import LexicalIndex, tokenize
 from .query import Query
 
@@ -115,6 +118,7 @@ class Calibration:
     answer_at: float
     decline_below: float
     features: list[str] = field(default_factory=lambda: list(FEATURES))
+    answer_at_other_language: float | None = None  # None: answer_at for every question
     fitted: dict[str, Any] = field(default_factory=dict)  # what it was fitted on and with
 
     def probability(self, ev: Evidence) -> float:
@@ -122,8 +126,13 @@ class Calibration:
         z = float(x @ np.array(self.coef)) + self.intercept
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
+    def answer_level(self, ev: Evidence | None) -> float:
+        if ev is None or ev.values["same_language"] or self.answer_at_other_language is None:
+            return self.answer_at
+        return self.answer_at_other_language
+
     def outcome(self, p: float, ev: Evidence | None = None) -> str:
-        if p >= self.answer_at:
+        if p >= self.answer_level(ev):
             return "answer"
         if p >= self.decline_below or (ev is not None and not ev.values["same_language"]):
             return "low_confidence"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import language as langmod
+from core import language as langmod
+
 from .injection import withheld
 from .retrieval import Passage
 

@@ -7,9 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from core import language as langmod
 from core.grammar import codes_in
-
-from . import language as langmod
 
 _QUOTED = re.compile(
     r"[\"“”„«»「」『』]([^\"“”„«»「」『』]{3,120})[\"“”„«»「」『』]|(?<!\w)'([^']{3,120})'(?!\w)"

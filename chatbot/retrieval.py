@@ -82,6 +82,7 @@ class IndexState:
     lexical: LexicalIndex
     pages: PageIndex
     ml_vectors: np.ndarray | None = None  # cross-lingual vectors (same rows), when built
+    ml_usable: np.ndarray | None = None  # rows the cross-lingual channel may return (index.multilingual)
 
 
 class PageIndex:
@@ -275,7 +276,7 @@ class Retriever:
             "dense": s.dense_weight,
             "lexical": s.lexical_weight,
             "page": s.page_weight,
-            "multilingual": s.multilingual_weight,
+            "multilingual": s.multilingual_weight if self.ml_embedder is not None else 0.0,  # channel off: 0
             "phrase": s.phrase_weight,
             "code_row": s.code_row_weight,
             "rrf_k": s.rrf_k,  # not a channel: the fusion constant, fitted with the weights
@@ -305,10 +306,11 @@ class Retriever:
         if query.lang != "en" and self.ml_embedder is not None and state.ml_vectors is not None:
             t = time.perf_counter()
             mq = self.ml_embedder.embed_query(text)
-            mv = state.ml_vectors if rows is None else state.ml_vectors[rows]
-            sc = mv @ mq
-            top = np.argsort(-sc)[:n]
             base = np.arange(len(state.ml_vectors)) if rows is None else rows
+            if state.ml_usable is not None:
+                base = base[state.ml_usable[base]]
+            sc = state.ml_vectors[base] @ mq
+            top = np.argsort(-sc)[:n]
             rankings["multilingual"] = ranked([int(base[i]) for i in top])
             timings["multilingual_ms"] = (time.perf_counter() - t) * 1000
         return Channels(rankings, {r: c for r, c in dense}, qvec, timings)

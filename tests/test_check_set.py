@@ -18,7 +18,7 @@ from conftest import REPO, SAMPLE_DOCS
 from chatbot import check_set
 from chatbot.check_set import ALTERED, DEFAULT_FILE, KINDS, Item, load, run
 from chatbot.grounding import Grounded
-from chatbot.language import detect
+from core.language import detect
 
 SCRIPT = REPO / "scripts" / "make_check_set.py"
 SAMPLE_INDEX = REPO / "data" / "sample-index"

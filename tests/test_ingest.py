@@ -412,16 +412,18 @@ def test_file_names_are_printed_as_one_plain_line(manuals_copy: Path, tmp_path: 
 def test_multilingual_on_ingest_completes_the_index_before_it_goes_live(
     manuals_copy: Path, tmp_path: Path
 ) -> None:
-    """retrieval.multilingual on: ingest computes the multilingual-e5 vector of every chunk before the
-    swap, a re-run computes none, an index built with the setting off is completed by the next run,
-    and a damaged cache costs a re-embedding, never the index."""
+    """retrieval.multilingual (on by default): ingest computes the multilingual-e5 vector of every
+    chunk before the swap, a re-run computes none, an index built with the setting off is completed
+    by the next run, and a damaged cache costs a re-embedding, never the index."""
     from core.settings import Settings
     from index.multilingual import cache_file, missing_count, side_model_name
 
     name = side_model_name(Settings())  # the default passage length
     index = tmp_path / "idx"
-    on = {"OPASSIST_RETRIEVAL__MULTILINGUAL": "true"}
-    off = run_cli(str(manuals_copy), "--index", str(index), "--json")  # the default: no side vectors
+    on: dict[str, str] = {}  # the default
+    off = run_cli(
+        str(manuals_copy), "--index", str(index), "--json", env={"OPASSIST_RETRIEVAL__MULTILINGUAL": "false"}
+    )
     assert off.returncode == 0, off.stderr
     assert json.loads(off.stdout)["multilingual_embedded"] == 0 and not cache_file(index, name).exists()
 

@@ -1,4 +1,4 @@
-"""Question-language detection (chatbot.language): fast, the py3langid model ships in its wheel."""
+"""Question-language detection (core.language): fast, the py3langid model ships in its wheel."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot import language as lang
+from core import language as lang
 
 CASES = [
     # German
@@ -120,7 +120,7 @@ def test_detect_is_safe_from_many_threads(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_import_loads_no_model() -> None:
-    code = "import sys, chatbot.language; print('py3langid' in sys.modules, 'numpy' in sys.modules)"
+    code = "import sys, core.language; print('py3langid' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -21,7 +21,7 @@ def deps(sample_index: Path):
     settings = app_settings(sample_index)
     # the sample manuals are tagged by manuals/equipment.toml; a setting can add tags of its own
     settings.retrieval.equipment = {"line-2": ["HP-200*", "CV-50*"]}
-    settings.retrieval.multilingual = True  # off by default (see docs/decisions.md); its path is tested here
+    assert settings.retrieval.multilingual is True  # the cross-lingual channel is on by default
     d = build_app(settings, with_llm=False)
     yield d
     d.close()
@@ -84,7 +84,7 @@ def test_other_language_questions_find_the_english_page(deps, sample_facts) -> N
 
 def test_german_question_finds_english_fault_row_with_default_settings(sample_index: Path) -> None:
     settings = app_settings(sample_index)
-    assert settings.retrieval.multilingual is False
+    assert settings.retrieval.multilingual is True
     d = build_app(settings, with_llm=False)
     r = d.retriever.retrieve("Was bedeutet der Fehlercode E-101 an der Presse?")
     assert r.lang == "de"
@@ -145,11 +145,11 @@ def test_new_index_version_is_picked_up_without_restart(tmp_path: Path, real_emb
     assert r.passages[0].chunk.source == "mixer.md"
 
 
-# ------------------------------------------------------------------ default settings, no side index
+# ------------------------------------------------------------------ default settings
 @pytest.fixture(scope="module")
 def default_deps(sample_index: Path):
     settings = app_settings(sample_index)
-    assert settings.retrieval.multilingual is False  # the defaults an admin gets
+    assert settings.retrieval.multilingual is True  # the defaults an admin gets
     d = build_app(settings, with_llm=False)
     yield d
     d.close()
@@ -195,3 +195,41 @@ def test_a_weak_match_gets_the_closest_passages_not_a_refusal(default_deps) -> N
     result = default_deps.answerer.answer("Can the conveyor belt run in reverse for cleaning?")
     assert result.outcome in ("low_confidence", "answer")
     assert result.passages and result.outcome != "not_in_manuals"
+
+
+def test_a_page_of_translated_notices_is_left_out_of_the_cross_lingual_channel(
+    tmp_path: Path, real_embedder
+) -> None:
+    """An English manual's section in Portuguese (translated notices) is not what a Portuguese
+    question is about: the cross-lingual channel skips chunks written in another language than
+    their document's main one; the other channels still find them."""
+    from ingest.pipeline import run_ingest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mixer.md").write_text(
+        "# Mixer MX-7 operating manual\n\n## Cleaning\n\n"
+        "Switch off the mixer and lock out the main switch before cleaning. Remove the agitator, wash "
+        "the bowl with warm water and a mild detergent, and dry all parts before you fit them again.\n\n"
+        "## Faults\n\nFault M-42 means the agitator shear pin is broken. Replace the shear pin with the "
+        "spare pin stored in the door pocket, then press RESET.\n\n"
+        "## Avisos legais\n\nEste equipamento está em conformidade com as diretivas europeias aplicáveis. "
+        "A declaração de conformidade pode ser solicitada ao fabricante. Não elimine este equipamento "
+        "com o lixo doméstico; entregue-o num ponto de recolha para reciclagem.\n",
+        encoding="utf-8",
+    )
+    settings = app_settings(tmp_path / "idx")
+    run_ingest([docs], settings, embedder=real_embedder)  # the side vectors are computed here
+    with build_app(settings, with_llm=False) as d:
+        state = d.handle.get()
+        notice = [i for i, c in enumerate(state.index.chunks) if "conformidade" in c.text]
+        english = [i for i, c in enumerate(state.index.chunks) if "shear pin" in c.text]
+        assert notice and english and not set(notice) & set(english)
+        assert state.ml_usable is not None
+        assert not state.ml_usable[notice].any() and state.ml_usable[english].all()
+        r = d.retriever.retrieve("Como limpo a taça da misturadora?")
+        assert r.lang == "pt"
+        ranked_ml = [p.row for p in r.passages if "multilingual" in p.ranks]
+        assert ranked_ml and not set(ranked_ml) & set(notice)
+        r = d.retriever.retrieve("declaração de conformidade diretivas europeias")
+        assert r.passages[0].row in notice  # still found, by its words

@@ -18,11 +18,11 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from chatbot import language as langmod
 from chatbot.equipment import UnknownEquipment, machines, norm
 from chatbot.query import Turn
 from chatbot.result import AnswerResult, Citation, public_dict
 from chatbot.wiring import AppDeps
+from core import language as langmod
 from core.errors import UserError
 
 from .feedback import FeedbackStore

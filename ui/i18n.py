@@ -7,7 +7,7 @@ language without a translation here (the tables cover en, de, es, fr, it, pt, zh
 
 from __future__ import annotations
 
-from chatbot.language import NAMES as ENGLISH_NAMES
+from core.language import NAMES as ENGLISH_NAMES
 
 LANGS = ("en", "de", "es", "fr", "it", "pt", "zh")
 
