@@ -30,72 +30,9 @@ from core.grammar import codes_in
 from core.units import Unit, find_units, procedure_span
 
 from .lexical import STOPWORDS, tokenize
+from .measures import intervals, measures, numbers, spellings
 
 _SENT = re.compile(r"(?<=[.!?。！？;])\s+|\n+")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?!\d)")  # "1.25Gb/s" holds 1.25
-# a number with its unit of measure: "40 N·m", "15 minutes", "65 °C", "0.5 s", "28 MPa", "80 l/min"
-_MEASURE = re.compile(
-    r"(?<![\w.])(\d+(?:[.,]\d+)?)[\s-]?((?:%|°\s?[CF]|[^\W\d_]+(?:[·./][^\W\d_]+)?)(?:\s[^\W\d_]+(?:/[^\W\d_]+)?)?)",
-    re.UNICODE,
-)
-# spellings of each unit of measure, by its canonical name
-_UNIT_SPELLINGS: dict[str, list[str]] = {
-    "s": ["s", "sec", "secs", "second", "seconds", "sekunden", "sekunde"],
-    "min": ["min", "mins", "minute", "minutes", "minuten"],
-    "h": ["h", "hr", "hrs", "hour", "hours", "stunden", "stunde", "betriebsstunden"],
-    "ms": ["ms"],
-    "mm": ["mm"],
-    "cm": ["cm"],
-    "m": ["m"],
-    "km": ["km"],
-    "µm": ["µm", "μm", "um"],
-    "N·m": ["nm", "n·m", "n.m", "n m", "n-m"],
-    "bar": ["bar"],
-    "MPa": ["mpa"],
-    "kPa": ["kpa"],
-    "Pa": ["pa"],
-    "psi": ["psi"],
-    "A": ["a"],
-    "mA": ["ma"],
-    "V": ["v"],
-    "kV": ["kv"],
-    "W": ["w"],
-    "kW": ["kw"],
-    "kVA": ["kva"],
-    "Hz": ["hz"],
-    "°C": ["°c", "° c"],
-    "°F": ["°f"],
-    "%": ["%", "prozent", "percent"],
-    "l": ["l", "liter", "litre", "litres", "liters"],
-    "l/min": ["l/min"],
-    "kg": ["kg"],
-    "g": ["g"],
-    "t": ["t"],
-    "kN": ["kn"],
-    "N": ["n"],
-    "rpm": ["rpm"],
-    "dB": ["db"],
-    "m/s": ["m/s"],
-    "mm/s": ["mm/s"],
-    "kg/m": ["kg/m"],
-    "ml": ["ml"],
-    "kHz": ["khz"],
-    "MHz": ["mhz"],
-    "mV": ["mv"],
-    "l/h": ["l/h"],
-    "‰": ["promille", "‰"],
-    "mW": ["mw"],
-    "mbar": ["mbar"],
-    "d": ["day", "days", "tage", "tagen", "tag"],
-    "wk": ["week", "weeks", "wochen", "woche"],
-    "mo": ["month", "months", "monate", "monaten", "monat"],
-    "y": ["year", "years", "jahre", "jahren", "jahr"],
-    "shift": ["shift", "shifts"],
-    "stroke": ["strokes", "stroke"],
-    "cycle": ["cycles", "cycle"],
-}
-_UNITS = {spelling: unit for unit, spellings in _UNIT_SPELLINGS.items() for spelling in spellings}
-
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|neither|nor|without|cannot|nobody|nothing|nowhere|nicht|kein\w*|nie|niemals|niemand|"
     r"nichts|ohne|pas|jamais|personne|rien|sans|nunca|nadie|nada|sin|non|mai|nessuno|senza|não|nenhum|sem)\b"
@@ -119,27 +56,6 @@ _MODALS: dict[str, re.Pattern[str]] = {
     "before": re.compile(r"\b(?:before|prior to|until|vor|bevor|avant|antes)\b", re.I),
     "after": re.compile(r"\b(?:after|once|nach|nachdem|après|después)\b", re.I),
 }
-_FREQUENCY = {
-    "d": re.compile(r"\b(?:daily|every day|each day|once a day|täglich|jeden tag)\b", re.I),
-    "wk": re.compile(r"\b(?:weekly|every week|each week|once a week|wöchentlich|jede woche)\b", re.I),
-    "mo": re.compile(r"\b(?:monthly|every month|each month|once a month|monatlich|jeden monat)\b", re.I),
-    "y": re.compile(r"\b(?:yearly|annually|every year|each year|once a year|jährlich|jedes jahr)\b", re.I),
-    "shift": re.compile(r"\b(?:every shift|each shift|per shift|jede schicht)\b", re.I),
-}
-_EVERY = re.compile(r"\b(?:every|each|alle|tous les|cada|ogni)\s+(\d+(?:[.,]\d+)?\s?\S+(?:\s\S+)?)", re.I)
-
-
-def _intervals(text: str) -> set[str]:
-    """How often something is done: "weekly" -> {"wk"}, "every 500 h" -> {"500 h"}."""
-    out = {k for k, pat in _FREQUENCY.items() if pat.search(text)}
-    for m in _EVERY.finditer(text):
-        out |= {f"{n} {u}" for n, u in measures(m.group(1))}
-    return out
-
-
-_ORDER = re.compile(r"\s*(?:,\s*)?\b(then|before|after|afterwards|danach|dann|bevor|nachdem)\b\s*", re.I)
-
-
 # function words of the plant languages (English ones are chatbot.lexical.STOPWORDS): they carry no
 # statement of the manual, and German sentences would otherwise share few "content" words with it
 _FUNCTION_WORDS = frozenset(
@@ -160,38 +76,13 @@ def content(text: str) -> set[str]:
     }
 
 
-_ENUMERATOR = re.compile(
-    r"^\s*\d{1,2}[.)](?=\s|$)", re.M
-)  # "4. Set the speed …": a step's number, not a quantity
-
-
-def numbers(text: str) -> set[str]:
-    return {n.replace(",", ".").lstrip("+") for n in _NUMBER.findall(_ENUMERATOR.sub(" ", text))}
-
-
 def _words(text: str) -> set[str]:
     """Content words other than numbers with their units of measure and codes: what a sentence is
     about ("The stroke of the press is 400 mm" -> stroke, press)."""
     plain = _without_codes(text)
     units = {u for _, u in measures(plain)}
-    unit_words = set(tokenize(" ".join(sp for u in units for sp in _UNIT_SPELLINGS.get(u, []))))
+    unit_words = set(tokenize(" ".join(spellings(units))))
     return {t for t in content(plain) if not any(ch.isdigit() for ch in t) and t not in unit_words}
-
-
-def measures(text: str) -> set[tuple[str, str]]:
-    """(number, unit) pairs with a known unit of measure."""
-    out: set[tuple[str, str]] = set()
-    for m in _MEASURE.finditer(text):
-        words = re.sub(r"\s+", " ", m.group(2).lower()).split(" ")
-        # "15 minutes", "40 N·m", "500 operating hours" (one word between the number and its unit)
-        unit = (
-            _UNITS.get(" ".join(words))
-            or _UNITS.get(words[0])
-            or (_UNITS.get(words[1]) if len(words) > 1 and len(words[1]) > 1 else None)
-        )
-        if unit:
-            out.add((m.group(1).replace(",", "."), unit))
-    return out
 
 
 def _without_codes(text: str) -> str:
@@ -266,7 +157,7 @@ def disagrees(body: str, scope: Scope) -> str:
     for n, unit in measures(plain):
         if n in source_numbers and (n, unit) not in source_measures:
             return f"{n} with another unit of measure"
-    said, meant = _intervals(plain), _intervals(scope.text)
+    said, meant = intervals(plain), intervals(scope.text)
     if said and meant and not said & meant:
         return "another interval than the manual's"
     src_clauses = _source_clauses(scope.text)
@@ -381,8 +272,8 @@ def _meaning_differs(body: str, src: str, polarity: bool = True) -> str:
         and _MODALS["permission"].search(src)
     ):
         return "'must' where the manual says 'may'"
-    said = _intervals(body)
-    meant = _intervals(src)
+    said = intervals(body)
+    meant = intervals(src)
     if said and meant and not said & meant:
         return "another interval than the manual's"
     for a, b in (("before", "after"), ("after", "before")):
@@ -491,4 +382,4 @@ def best_support(body: str, passage: str, min_support: float) -> tuple[float, st
     return best, why
 
 
-__all__ = ["Unit", "best_support", "content", "disagrees", "measures", "numbers", "scopes"]
+__all__ = ["Unit", "best_support", "content", "disagrees", "scopes"]

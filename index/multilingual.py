@@ -97,16 +97,22 @@ def ensure_vectors(
     chunks: Sequence[Chunk],
     ml: Embedder,
     on_batch: Callable[[int], None] | None = None,
+    on_missing: Callable[[int], None] | None = None,
+    prune: bool = True,
 ) -> tuple[np.ndarray, list[str]]:
     """Multilingual vectors for ``chunks`` (in their order) and the language each chunk is written
-    in, computing only what the cache lacks; the cache is rewritten atomically with exactly these
-    chunks' entries. ``on_batch(n)`` is told of each batch of ``n`` chunks embedded."""
+    in, computing only what the cache lacks; the cache is rewritten atomically with these chunks'
+    entries (``prune``: and no others; ingest prunes, the app only adds, so an app still serving the
+    previous version never drops what ingest computed for the next). ``on_missing(n)`` is told once how many chunks will be embedded (when any),
+    ``on_batch(n)`` of each batch of ``n`` chunks embedded."""
     path = cache_file(index_root, ml.name)
     known = _read_cache(path)
     keys = [ml_key(c) for c in chunks]
     hashes = [_key_hash(k) for k in keys]
     missing = [i for i, h in enumerate(hashes) if h not in known]
     if missing:
+        if on_missing is not None:
+            on_missing(len(missing))
         for s in range(0, len(missing), BATCH):
             idx = missing[s : s + BATCH]
             vecs = ml.embed_documents([keys[i] for i in idx])
@@ -114,7 +120,7 @@ def ensure_vectors(
                 known[hashes[i]] = (v, detect(chunks[i].text[:400]))
             if on_batch is not None:
                 on_batch(len(idx))
-    live = sorted(set(hashes))
+    live = sorted(set(hashes)) if prune else sorted(known)
     if missing or len(live) != len(known):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.parent / f".{uuid.uuid4().hex}.tmp"
@@ -130,6 +136,37 @@ def ensure_vectors(
     if not hashes:
         return np.zeros((0, ml.dim), dtype=np.float32), []
     return np.stack([known[h][0] for h in hashes]).astype(np.float32), [known[h][1] for h in hashes]
+
+
+def _marker(index_root: str | Path, model_name: str) -> Path:
+    return cache_file(index_root, model_name).with_suffix(".version")
+
+
+def _stamp(index_root: str | Path, model_name: str) -> str:
+    try:
+        st = cache_file(index_root, model_name).stat()
+    except FileNotFoundError:
+        return "none"  # an index without chunks has no cache
+    return f"{st.st_size} {st.st_mtime_ns}"
+
+
+def complete_for(index_root: str | Path, model_name: str) -> str | None:
+    """The index version the cache was completed for by ingest, if the cache has not changed since
+    (None: unknown, or the cache was rewritten or damaged after)."""
+    try:
+        version, stamp = _marker(index_root, model_name).read_text(encoding="utf-8").split("\n", 1)
+        return version if stamp.strip() == _stamp(index_root, model_name) else None
+    except (OSError, ValueError):
+        return None
+
+
+def mark_complete(index_root: str | Path, model_name: str, version: str) -> None:
+    """Record that the cache, as it is now, holds every chunk of ``version`` (an unchanged re-run
+    then reads nothing)."""
+    path = _marker(index_root, model_name)
+    tmp = path.parent / f".{uuid.uuid4().hex}.tmp"
+    tmp.write_text(f"{version}\n{_stamp(index_root, model_name)}", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def in_main_language(chunks: Sequence[Chunk], langs: Sequence[str]) -> np.ndarray:
@@ -149,13 +186,14 @@ def side_vectors(index: LoadedIndex, ml: Embedder) -> tuple[np.ndarray, np.ndarr
     may return: not a chunk written in another language than its document's main one (the other
     channels still find it). Ingest with ``retrieval.multilingual`` on has computed the vectors
     already; an index built with it off gets them here, once."""
-    lacking = missing_count(index.path, index.chunks, ml.name)
-    if lacking:
+
+    def announce(n: int) -> None:
         log.warning(
             "embedding %d chunks for cross-lingual search (one time; about %d s): the index was built "
             "with retrieval.multilingual off",
-            lacking,
-            lacking // 60 + 1,
+            n,
+            n // 250 + 1,
         )
-    vectors, langs = ensure_vectors(index.path, index.chunks, ml)
+
+    vectors, langs = ensure_vectors(index.path, index.chunks, ml, on_missing=announce, prune=False)
     return vectors, in_main_language(index.chunks, langs)

@@ -207,7 +207,12 @@ def _report_unchanged(run: _Run, prev: Previous) -> None:
     run.summary.chunks_total = prev.meta.chunk_count if prev.meta else 0
     if run.settings.retrieval.multilingual and prev.version is not None:
         # the setting was switched on since the live version was written: complete it now
-        _multilingual_vectors(run, list(run.store.read_chunks(prev.version)))
+        from index.multilingual import complete_for, mark_complete, side_model_name
+
+        name = side_model_name(run.settings)
+        if complete_for(run.store.path, name) != prev.version:  # else known complete: nothing to read
+            _multilingual_vectors(run, list(run.store.read_chunks(prev.version)))
+            mark_complete(run.store.path, name, prev.version)
 
 
 def _process_new_and_changed(run: _Run, prev: Previous, plan: Plan) -> tuple[list[Processed], int]:
@@ -315,3 +320,7 @@ def _commit_new_version(run: _Run, prev: Previous, plan: Plan, processed: list[P
         run.store.clear_staging()
     summary.version = meta.version
     summary.committed = True
+    if run.settings.retrieval.multilingual:
+        from index.multilingual import mark_complete, side_model_name
+
+        mark_complete(run.store.path, side_model_name(run.settings), meta.version)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from chatbot.grounding import ground
+from chatbot.measures import measures
 from chatbot.quoting import Quoter, choose_quote
-from chatbot.support import measures
 from core.units import find_units, procedure_span, units_of
 from index.types import Chunk
 
