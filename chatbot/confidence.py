@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from core.language import detect
+from core.language import passage_language
 
 from .lexical import LexicalIndex, tokenize
 from .query import Query
@@ -70,11 +70,6 @@ def _coverage(query_tokens: dict[str, float], passage: str) -> float:
     have = set(tokenize(passage))
     total = sum(query_tokens.values())
     return sum(w for t, w in query_tokens.items() if t in have) / total if total else 0.0
-
-
-def passage_language(text: str) -> str:
-    """The language a passage is written in (its first 400 characters are enough)."""
-    return detect(text[:400])
 
 
 def evidence(query: Query, passages: Sequence[Any], lexical: LexicalIndex, exact: bool) -> Evidence:

@@ -86,3 +86,8 @@ def detect(text: str) -> str:
 
 def name(code: str) -> str:
     return NAMES.get(code, code)
+
+
+def passage_language(text: str) -> str:
+    """The language a passage of a manual is written in (its first 400 characters are enough)."""
+    return detect(text[:400])

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from core.language import detect
+from core.language import passage_language
 
 from .e5_onnx import passage_model_name
 from .embeddings import Embedder, EmbedderSpec, load_embedder
@@ -103,8 +103,8 @@ def ensure_vectors(
     """Multilingual vectors for ``chunks`` (in their order) and the language each chunk is written
     in, computing only what the cache lacks; the cache is rewritten atomically with these chunks'
     entries (``prune``: and no others; ingest prunes, the app only adds, so an app still serving the
-    previous version never drops what ingest computed for the next). ``on_missing(n)`` is told once how many chunks will be embedded (when any),
-    ``on_batch(n)`` of each batch of ``n`` chunks embedded."""
+    previous version never drops what ingest computed for the next). ``on_missing(n)`` is told once
+    how many chunks will be embedded (when any), ``on_batch(n)`` of each batch of ``n`` embedded."""
     path = cache_file(index_root, ml.name)
     known = _read_cache(path)
     keys = [ml_key(c) for c in chunks]
@@ -117,7 +117,7 @@ def ensure_vectors(
             idx = missing[s : s + BATCH]
             vecs = ml.embed_documents([keys[i] for i in idx])
             for i, v in zip(idx, vecs, strict=True):
-                known[hashes[i]] = (v, detect(chunks[i].text[:400]))
+                known[hashes[i]] = (v, passage_language(chunks[i].text))
             if on_batch is not None:
                 on_batch(len(idx))
     live = sorted(set(hashes)) if prune else sorted(known)
@@ -164,6 +164,7 @@ def mark_complete(index_root: str | Path, model_name: str, version: str) -> None
     """Record that the cache, as it is now, holds every chunk of ``version`` (an unchanged re-run
     then reads nothing)."""
     path = _marker(index_root, model_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{uuid.uuid4().hex}.tmp"
     tmp.write_text(f"{version}\n{_stamp(index_root, model_name)}", encoding="utf-8")
     os.replace(tmp, path)
