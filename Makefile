@@ -33,8 +33,10 @@ ocr:  ## Debian Tesseract with eng/deu/fra/spa/ita/por: scanned pages get read a
 	@test -f /usr/share/tesseract-ocr/5/tessdata/por.traineddata || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq $(OCR); }
 
-system-deps: dictionaries ocr  ## Debian packages: dictionaries, Tesseract OCR, and chromium for the browser tests
+system-deps: dictionaries ocr  ## Debian packages: dictionaries, Tesseract OCR; chromium, nginx, PostgreSQL for the tests
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@{ [ -x /usr/sbin/nginx ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq nginx postgresql; }
 
 demo: setup dictionaries ocr  ## ingest manuals/ and open the chat UI on http://127.0.0.1:7860 (embedded CPU model)
 	$(BIN)/python ingest.py manuals --index $(INDEX)

@@ -372,7 +372,43 @@ class UISettings(Section):
         description="Questions handled at the same time (retrieval is fast; model calls are limited "
         "separately by llm.max_parallel, so a question that needs no model never waits behind the model).",
     )
-    feedback_db: Path = Field(Path("data/feedback.sqlite"), description="SQLite file for operator feedback.")
+    feedback_db: Path = Field(
+        Path("data/feedback.sqlite"),
+        description="SQLite file of the answer log and the operators' feedback (single machine; "
+        "ui.database_url replaces it).",
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of a shared database for the answer log and feedback, e.g. "
+        "postgresql+psycopg://opassist:PASSWORD@db/opassist (every replica writes to it). Empty: "
+        "the SQLite file ui.feedback_db.",
+    )
+    answer_log_days: int = Field(
+        30,
+        ge=0,
+        description="Days every question and the answer shown are kept in the answer log (questions "
+        "can hold personal data). 0: questions are not logged.",
+    )
+    feedback_days: int = Field(365, ge=0, description="Days operator feedback is kept.")
+    replica_name: str = Field(
+        "", description="Name of this app process in the answer log and /metrics (default: host:port)."
+    )
+    metrics: bool = Field(True, description="Serve Prometheus metrics at GET /metrics.")
+    admin_header: str = Field(
+        "X-Forwarded-User",
+        description="Request header carrying the user name set by the trusted reverse proxy after it "
+        "authenticated the user. Believed only from ui.trusted_proxies.",
+    )
+    admins: list[str] = Field(
+        default_factory=list,
+        description="User names (as in ui.admin_header) allowed to use /admin: upload or remove a "
+        "manual, the answer log and the feedback export. Empty: no admin pages.",
+    )
+    manuals_dir: Path | None = Field(
+        None,
+        description="The manuals folder admins upload into and remove from; an ingest run into "
+        "index.path follows each change. None: upload and removal are off.",
+    )
     cache_dir: Path = Field(Path("data/cache"), description="Rendered page images are cached here.")
     page_scale: float = Field(1.6, gt=0.2, le=4, description="Page image resolution (1 = 72 dpi).")
 

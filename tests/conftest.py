@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from services import UIProcess as UIProcess  # re-exported for the test modules
+from services import free_port as free_port
 
 from core.settings import Settings, load_settings
 
@@ -163,65 +165,6 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 SHOTS = REPO / "artifacts" / "screenshots"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class UIProcess:
-    """``python -m ui`` as a real process (as an admin starts it), output in a log file."""
-
-    def __init__(
-        self, index: Path, env: dict[str, str], log_path: Path, timeout: float = 180, port: int = 0
-    ) -> None:
-        import time
-
-        import httpx
-
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = log_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ui", "--index", str(index), "--port", str(self.port)],
-            cwd=REPO,
-            env={**os.environ, **env},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ui exited: {self.log()}")
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"ui did not start within {timeout} s: {self.log()}")
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 20) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:  # open streaming connections can hold a graceful shutdown
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        return int(self.proc.returncode)
 
 
 @pytest.fixture(scope="module")

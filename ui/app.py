@@ -25,11 +25,12 @@ from chatbot.wiring import AppDeps
 from core import language as langmod
 from core.errors import UserError
 
-from .feedback import FeedbackStore
+from .admin import add_admin_routes
 from .files import PageImages
 from .i18n import t, ui_lang
 from .library import render_table
 from .library import rows as library_rows
+from .observe import Observer
 from .page_js import JS_ON_LOAD
 from .ratelimit import RateLimiter
 from .render import CSS, _linked, render_answer, render_found, render_quote, render_source, render_streaming
@@ -50,6 +51,7 @@ class SessionState:
     ui_lang: str | None = None  # the language of the last answer's framing
     embed: bool = False
     last_feedback_id: int | None = None
+    answer_ids: dict[int, int] = field(default_factory=dict)  # result index -> answer-log row
 
 
 # ------------------------------------------------------------------ the app
@@ -61,7 +63,8 @@ class UI:
         self.limiter = RateLimiter(s.rate_per_minute, s.rate_burst)
         self.client_address = ClientAddress(s.trusted_proxies)
         self.pages = PageImages(s.cache_dir, s.page_scale)
-        self.feedback = FeedbackStore(s.feedback_db)
+        self.observer = Observer.build(deps)
+        self.records, self.metrics = self.observer.records, self.observer.metrics
 
     # ---------------------------------------------------------------- helpers
     def _doc(self, source: str) -> Any:
@@ -79,14 +82,17 @@ class UI:
     def _check(self, question: str, request: gr.Request | None, lang: str | None = None) -> str:
         q = (question or "").strip()
         if not q:
+            self.metrics.refused.inc()
             raise gr.Error(t("type_first", lang))
         if len(q) > self.s.max_question_chars:
+            self.metrics.refused.inc()
             raise gr.Error(t("too_long", lang, n=len(q), max=self.s.max_question_chars))
         # Per client address, not per browser session: a new session must not reset the limit.
         peer = request.client.host if request is not None and request.client else None
         headers = dict(request.headers) if request is not None else {}
         ok, wait = self.limiter.allow(self.client_address(peer, headers))
         if not ok:
+            self.metrics.rate_limited.inc()
             raise gr.Error(t("rate_limited", lang, s=f"{wait:.0f}"))
         return q
 
@@ -181,16 +187,23 @@ class UI:
                     "unknown_machine", ul, tag=exc.tag, known=", ".join(k for k, v in known.items() if v)
                 )
             state.messages[-1]["content"] = f'<div class="note">{html.escape(text)}</div>'
+            self.metrics.refused.inc()
+            self.observer.refused(q, text, request, state.equipment, ul)
             yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
             raise gr.Error(text) from exc
         except Exception as exc:
             log.exception("answering failed")
+            self.metrics.failed.inc()
             state.messages[-1]["content"] = f'<div class="note">{t("went_wrong", ul)}</div>'
             yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
             raise gr.Error(t("went_wrong", ul)) from exc
         assert result is not None
         state.results.append(result)
         state.msg_to_result[msg] = len(state.results) - 1
+        # logged before the answer is complete on screen: a replica that dies now loses no shown answer
+        answer_id = self.observer.answered(result, request, state.equipment)
+        if answer_id is not None:
+            state.answer_ids[len(state.results) - 1] = answer_id
         state.history.append(result.turn())  # what it established, not its wording (chatbot/query.py)
         state.messages[-1]["content"] = render_answer(result, msg, ul)
         first = result.citations or result.passages[:1]
@@ -219,7 +232,8 @@ class UI:
             return
         r = state.results[ri]
         liked = data.liked if isinstance(data.liked, bool) else str(data.liked).lower() in ("like", "true")
-        state.last_feedback_id = self.feedback.record(
+        self.metrics.feedback.labels("up" if liked else "down").inc()
+        state.last_feedback_id = self.records.record(
             session=str(getattr(request, "session_hash", "") or ""),
             rating=1 if liked else -1,
             question=r.question,
@@ -230,6 +244,8 @@ class UI:
             ],
             index_version=r.index_version,
             equipment=state.equipment or "",
+            lang=r.lang,
+            answer_id=state.answer_ids.get(ri),
         )
 
     def on_comment(self, comment: str, state: SessionState, request: gr.Request) -> str:
@@ -237,10 +253,11 @@ class UI:
         if not comment or not state.results:
             return ""
         if state.last_feedback_id is not None:
-            self.feedback.add_comment(state.last_feedback_id, comment)
+            self.records.add_comment(state.last_feedback_id, comment)
         else:
             r = state.results[-1]
-            state.last_feedback_id = self.feedback.record(
+            self.metrics.feedback.labels("comment").inc()
+            state.last_feedback_id = self.records.record(
                 session=str(getattr(request, "session_hash", "") or ""),
                 rating=0,
                 comment=comment,
@@ -250,6 +267,8 @@ class UI:
                 citations=[{"n": c.n, "source": c.source, "page": c.page} for c in r.citations],
                 index_version=r.index_version,
                 equipment=state.equipment or "",
+                lang=r.lang,
+                answer_id=state.answer_ids.get(len(state.results) - 1),
             )
         gr.Info("Thank you — your comment was saved.")
         return ""
@@ -260,7 +279,10 @@ class UI:
         try:
             r = self.deps.answerer.answer(q, equipment=equipment or None, lang=lang or None)
         except UserError as exc:
+            self.metrics.refused.inc()
+            self.observer.refused(q, str(exc), request, equipment or None, lang)
             raise gr.Error(str(exc)) from exc
+        self.observer.answered(r, request, equipment or None)
         return public_dict(r)
 
     # ---------------------------------------------------------------- layout
@@ -374,6 +396,7 @@ def build_ui(deps: AppDeps) -> FastAPI:
     app.add_middleware(SecurityHeaders, framing=frame_ancestors(deps.settings.ui.frame_ancestors))
     add_routes(app, deps)
     add_library_routes(app, deps, ui.pages)
+    add_admin_routes(app, deps, ui.observer)
     if deps.llm is not None:
         deps.llm.start_probe()
     theme = gr.themes.Base(primary_hue="blue", neutral_hue="gray", text_size="lg", radius_size="sm")

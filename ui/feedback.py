@@ -1,6 +1,13 @@
-"""Operator feedback (thumbs up/down + comment) stored durably in SQLite; CSV export.
+"""Operator feedback (thumbs up/down + comment) out of the answer database (ui/records.py).
 
-python -m ui.feedback export --db data/feedback.sqlite --out feedback.csv
+python -m ui.feedback export --out feedback.csv          every feedback row, as CSV
+python -m ui.feedback export --qa draft.jsonl            thumbs-down and commented answers as QA lines
+
+The QA lines are in the project's format (chatbot/qa.py): the question, the source and pages the
+answer cited, the operator's comment in ``answer``. An engineer corrects ``source``, ``pages``,
+``answer`` and ``must_contain`` (``review`` says what to check), then ``python -m chatbot.eval --qa``
+runs on them like on any set. A question whose answer cited nothing is written unanswerable until
+the engineer names its page.
 """
 
 from __future__ import annotations
@@ -8,132 +15,110 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sqlite3
 import sys
-import threading
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    session TEXT NOT NULL,
-    rating INTEGER NOT NULL,          -- 1 thumbs up, -1 thumbs down, 0 comment only
-    comment TEXT NOT NULL DEFAULT '',
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    abstained INTEGER NOT NULL,
-    citations TEXT NOT NULL,          -- JSON list of {n, source, page, section}
-    index_version TEXT NOT NULL,
-    equipment TEXT NOT NULL DEFAULT ''
-);
-"""
-COLUMNS = [
-    "id",
-    "created_at",
-    "session",
-    "rating",
-    "comment",
-    "question",
-    "answer",
-    "abstained",
-    "citations",
-    "index_version",
-    "equipment",
-]
+from core.errors import UserError
+
+from .records import FEEDBACK_COLUMNS, Records, database_url, parse_time
+
+COLUMNS = FEEDBACK_COLUMNS
 
 
-class FeedbackStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
+def write_csv(rows: Iterable[dict[str, Any]], fh: IO[str]) -> int:
+    w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    n = 0
+    for r in rows:
+        w.writerow(r)
+        n += 1
+    return n
 
-    def record(
-        self,
-        *,
-        session: str,
-        rating: int,
-        question: str,
-        answer: str,
-        abstained: bool,
-        citations: Sequence[dict[str, Any]],
-        index_version: str,
-        comment: str = "",
-        equipment: str = "",
-    ) -> int:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO feedback (created_at, session, rating, comment, question, answer, abstained,"
-                " citations, index_version, equipment) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    datetime.now(UTC).isoformat(timespec="seconds"),
-                    session,
-                    int(rating),
-                    comment,
-                    question,
-                    answer,
-                    int(abstained),
-                    json.dumps(list(citations), ensure_ascii=False),
-                    index_version,
-                    equipment,
-                ),
-            )
-            return int(cur.lastrowid or 0)
 
-    def add_comment(self, row_id: int, comment: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, row_id))
-
-    def rows(self) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
-            return [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]
-
-    def export_csv(self, out: str | Path) -> int:
-        rows = self.rows()
-        with open(out, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=COLUMNS)
-            w.writeheader()
-            w.writerows(rows)
-        return len(rows)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+def qa_lines(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Thumbs-down or commented feedback as draft QA lines, one per question (the latest feedback on a
+    question wins; a thumbs-up without a comment is not a test case)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["rating"] >= 0 and not (r.get("comment") or "").strip():
+            continue
+        latest[" ".join(r["question"].split()).lower()] = r
+    out = []
+    for r in latest.values():
+        cites = json.loads(r["citations"] or "[]")
+        source = cites[0]["source"] if cites else ""
+        pages = sorted({int(c["page"]) for c in cites if c.get("source") == source and c.get("page")})
+        verdict = {-1: "thumbs down", 0: "comment", 1: "thumbs up"}.get(int(r["rating"]), "feedback")
+        out.append(
+            {
+                "id": f"feedback-{r['id']}",
+                "question": r["question"],
+                "answer": (r.get("comment") or "").strip(),
+                "source": source,
+                "pages": pages,
+                "must_contain": [],
+                "answerable": bool(source),
+                "kind": "feedback",
+                "lang": r.get("lang") or "en",
+                "equipment": r.get("equipment") or "",
+                "review": f"{verdict} on {r['created_at']}: check source, pages and answer; add must_contain",
+                "shown_answer": r["answer"],
+                "index_version": r["index_version"],
+            }
+        )
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ui.feedback", description="Export operator feedback.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    e = sub.add_parser("export", help="write all feedback as CSV")
-    e.add_argument("--db", help="feedback SQLite file (default: setting ui.feedback_db)")
-    e.add_argument("--out", required=True, help="CSV file to write ('-' for stdout)")
+    e = sub.add_parser("export", help="write feedback as CSV (--out) or as draft QA lines (--qa)")
+    e.add_argument("--db", help="SQLite file (default: setting ui.database_url, else ui.feedback_db)")
+    e.add_argument("--config", help="TOML settings file")
+    out = e.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="CSV file to write ('-' for stdout)")
+    out.add_argument("--qa", help="JSON Lines file of draft QA lines to write ('-' for stdout)")
+    e.add_argument("--since", help="only feedback since this time (2026-12-01, 7d)")
     args = p.parse_args(argv)
+    try:
+        records = open_records(args.db, args.config)
+        rows = records.rows(parse_time(args.since) if args.since else None)
+        target = args.out or args.qa
+        fh = sys.stdout if target == "-" else open(target, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        try:
+            if args.qa:
+                lines = qa_lines(rows)
+                fh.writelines(json.dumps(q, ensure_ascii=False) + "\n" for q in lines)
+                n, what = len(lines), "draft QA lines"
+            else:
+                n, what = write_csv(rows, fh), "feedback rows"
+        finally:
+            if fh is not sys.stdout:
+                fh.close()
+    except (UserError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if target != "-":
+        print(f"wrote {n} {what} to {target}", file=sys.stderr)
+    return 0
+
+
+def open_records(db: str | None, config: str | None) -> Records:
+    """The answer database named on the command line (a SQLite file) or by the settings."""
+    from pathlib import Path
+
     from core.settings import load_settings
 
-    db = Path(args.db) if args.db else load_settings().ui.feedback_db
-    if not db.exists():
-        print(f"error: {db}: no feedback database", file=sys.stderr)
-        return 2
-    store = FeedbackStore(db)
-    if args.out == "-":
-        rows = store.rows()
-        w = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-        n = len(rows)
-    else:
-        n = store.export_csv(args.out)
-        print(f"wrote {n} feedback rows to {args.out}", file=sys.stderr)
-    return 0
+    if db:
+        if not Path(db).exists():
+            raise UserError(f"{db}: no such database file")
+        return Records(database_url("", Path(db)), purge=False)
+    s = load_settings(config).ui
+    url = database_url(s.database_url, s.feedback_db)
+    if not s.database_url and not s.feedback_db.exists():
+        raise UserError(f"{s.feedback_db}: no database yet (nothing has been logged)")
+    return Records(url, purge=False)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,231 @@
+"""The plant setup, for real: two ``python -m ui`` replicas behind nginx running the shipped
+deploy/nginx.conf, one PostgreSQL server for the answer log, one llama.cpp server shared by both.
+
+No timing assertions here (bench/plant_load.py measures load and failover)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import MANUALS, REPO, UIProcess, confident_calibration, make_settings
+from services import Nginx, Postgres
+
+QUESTIONS = [
+    "What does E-107 mean?",
+    "What does E-104 mean?",
+    "How do I reset fault E-104?",
+    "What is the rated force of the HP-200?",
+]
+
+
+def _htpasswd(path: Path, users: dict[str, str]) -> Path:
+    lines = [
+        f"{u}:{{SHA}}{base64.b64encode(hashlib.sha1(p.encode()).digest()).decode()}" for u, p in users.items()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory: pytest.TempPathFactory, llm_server, real_embedder):
+    from ingest.pipeline import run_ingest
+
+    root = tmp_path_factory.mktemp("plant")
+    docs = root / "manuals"
+    shutil.copytree(MANUALS, docs)
+    settings = make_settings(root, "sentence-transformers")
+    run_ingest([docs], settings, embedder=real_embedder)
+    pg = Postgres(root / "pg")
+    env = {
+        "OPASSIST_LLM__BASE_URL": llm_server.base_url,
+        "OPASSIST_LLM__ANSWER_STYLE": "quote-first",
+        "OPASSIST_LLM__MAX_TOKENS": "48",
+        "OPASSIST_UI__DATABASE_URL": pg.url,
+        "OPASSIST_UI__CACHE_DIR": str(root / "cache"),
+        "OPASSIST_UI__TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
+        "OPASSIST_UI__ADMINS": json.dumps(["alice"]),
+        "OPASSIST_UI__MANUALS_DIR": str(docs),
+        "OPASSIST_UI__RATE_PER_MINUTE": "6000",
+        "OPASSIST_UI__RATE_BURST": "200",
+        "OPASSIST_RETRIEVAL__RELOAD_SECONDS": "0.5",
+        # the subject is the plant setup, not the fitted confidence: every question is answered
+        "OPASSIST_RETRIEVAL__CALIBRATION_FILE": str(confident_calibration(root)),
+    }
+    with ThreadPoolExecutor(2) as ex:  # both replicas load their models at once
+        futs = [
+            ex.submit(
+                UIProcess,
+                settings.index.path,
+                {**env, "OPASSIST_UI__REPLICA_NAME": f"replica-{i + 1}"},
+                root / f"ui{i + 1}.log",
+            )
+            for i in range(2)
+        ]
+        replicas = [f.result() for f in futs]
+    ports = [r.port for r in replicas]
+    proxy = Nginx(root / "nginx", ports, _htpasswd(root / "htpasswd", {"alice": "a-pw", "bob": "b-pw"}))
+    yield {"replicas": replicas, "proxy": proxy, "pg": pg, "docs": docs, "ports": ports, "root": root}
+    proxy.stop()
+    for r in replicas:
+        r.stop()
+    pg.stop()
+
+
+def _metric(url: str, name: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=10).text
+    return sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.M))
+
+
+def _log_rows(pg: Postgres) -> list[dict]:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(pg.url_for("opassist", driver=False), row_factory=dict_row) as c:
+        return list(c.execute("SELECT * FROM answers ORDER BY id"))
+
+
+def _operator(url: str):
+    from gradio_client import Client
+
+    return Client(url + "/", verbose=False)
+
+
+def test_two_replicas_behind_nginx_each_answer_and_every_question_is_counted_and_logged(plant) -> None:
+    proxy, pg = plant["proxy"], plant["pg"]
+    before_rows = len(_log_rows(pg))
+    before = [_metric(r.url, "opassist_questions_total") for r in plant["replicas"]]
+
+    def session(i: int) -> tuple[str, list[dict]]:
+        c = _operator(proxy.url)  # one browser: its cookie pins it to one replica
+        route = c.cookies.get("opassist_route", "")
+        out = [c.predict(QUESTIONS[(i + k) % len(QUESTIONS)], "", "", api_name="/ask") for k in range(2)]
+        return route, out
+
+    with ThreadPoolExecutor(4) as ex:
+        sessions = list(ex.map(session, range(16)))
+    sent = 2 * len(sessions)
+    for route, answers in sessions:
+        assert route, "nginx set no affinity cookie"
+        for a in answers:
+            assert a["outcome"] == "answer" and a["citations"], a
+    # every request of one browser went to one replica; the browsers were spread over both
+    upstream_of: dict[str, set[str]] = {}
+    for line in proxy.access_log().splitlines():
+        m = re.search(r"upstream=(\S+) .*route=(\S+)", line)
+        if m and m.group(1) != "-":
+            upstream_of.setdefault(m.group(2), set()).add(m.group(1))
+    routes = [r for r, _ in sessions]
+    assert all(len(upstream_of.get(r, ())) == 1 for r in routes), upstream_of
+    used = set().union(*(upstream_of[r] for r in routes))
+    assert used == {f"127.0.0.1:{p}" for p in plant["ports"]}
+
+    after = [_metric(r.url, "opassist_questions_total") for r in plant["replicas"]]
+    assert sum(after) - sum(before) == sent
+    assert all(a > b for a, b in zip(after, before, strict=True)), "a replica answered nothing"
+    rows = _log_rows(pg)[before_rows:]
+    assert len(rows) == sent
+    assert {r["replica"] for r in rows} == {"replica-1", "replica-2"}
+    assert {r["question"] for r in rows} <= set(QUESTIONS)
+    assert all(json.loads(r["citations"]) and r["index_version"].startswith("v") for r in rows)
+    # the metrics a dashboard reads
+    text = httpx.get(plant["replicas"][0].url + "/metrics").text
+    for name in (
+        "opassist_first_answer_text_seconds_bucket",
+        "opassist_index_chunks",
+        "opassist_model_circuit",
+    ):
+        assert name in text
+    dashboard = (REPO / "deploy" / "grafana-dashboard.json").read_text()
+    for name in set(re.findall(r"opassist_[a-z_]+", dashboard)):  # every series the dashboard plots
+        assert re.search(rf"^{name}[{{ ]", text, re.M), name
+    assert httpx.get(proxy.url + "/metrics").status_code == 404  # scraped per replica, not through the proxy
+
+
+def test_admin_routes_are_refused_to_everyone_but_an_admin_through_the_proxy(plant) -> None:
+    proxy, replica = plant["proxy"], plant["replicas"][0]
+    assert httpx.get(proxy.url + "/admin").status_code == 401  # the proxy asks who you are
+    # a client's own identity header is overwritten by the proxy
+    forged = httpx.get(proxy.url + "/admin", headers={"X-Forwarded-User": "alice"})
+    assert forged.status_code == 401
+    assert httpx.get(proxy.url + "/admin", auth=("bob", "b-pw")).status_code == 403  # not in ui.admins
+    ok = httpx.get(proxy.url + "/admin", auth=("alice", "a-pw"))
+    assert ok.status_code == 200 and "HP-200" in ok.text and "Signed in as <b>alice</b>" in ok.text
+    # the header is believed only from the proxy's address, not from another local client
+    direct = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    assert direct.get(replica.url + "/admin", headers={"X-Forwarded-User": "alice"}).status_code == 403
+    assert (
+        direct.get(replica.url + "/admin/log.jsonl", headers={"X-Forwarded-User": "alice"}).status_code == 403
+    )
+    # an admin's browser driven by another site cannot post
+    evil = httpx.post(
+        proxy.url + "/admin/manuals", auth=("alice", "a-pw"), headers={"Origin": "http://evil.example"}
+    )
+    assert evil.status_code == 403
+    # the answer log export, for an admin
+    log = httpx.get(proxy.url + "/admin/log.jsonl", params={"since": "1d"}, auth=("alice", "a-pw"))
+    assert log.status_code == 200
+    assert all("question" in json.loads(line) for line in log.text.splitlines())
+
+
+def test_a_manual_uploaded_by_an_admin_is_served_by_every_replica_then_removed(plant) -> None:
+    proxy, replicas = plant["proxy"], plant["replicas"]
+    auth = ("alice", "a-pw")
+    before = {r.url: httpx.get(r.url + "/healthz").json()["index"]["version"] for r in replicas}
+    manual = (
+        "# Tape sealer TS-9 manual\n\n## Fault codes\n\n"
+        "| Code | Meaning | Remedy |\n|---|---|---|\n"
+        "| TS-41 | Tape roll empty | Load a new 48 mm tape roll and press RESET. |\n"
+    )
+    r = httpx.post(
+        proxy.url + "/admin/manuals",
+        auth=auth,
+        files={"file": ("tape-sealer-TS9.md", manual.encode(), "text/markdown")},
+    )
+    assert r.status_code == 303 and "ingest+started" in r.headers["location"].replace("%20", "+")
+    assert (plant["docs"] / "tape-sealer-TS9.md").read_text() == manual
+
+    def served_by_all(check) -> dict:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            bodies = {rep.url: httpx.get(rep.url + "/healthz").json() for rep in replicas}
+            if all(check(b) for b in bodies.values()):
+                return bodies
+            job = httpx.get(proxy.url + "/admin/job", auth=auth).json()
+            assert job["state"] != "failed", job
+            time.sleep(0.5)
+        raise AssertionError(f"not served by every replica: {bodies}, job {job}")
+
+    bodies = served_by_all(lambda b: b["index"]["version"] not in before.values())
+    assert len({b["index"]["version"] for b in bodies.values()}) == 1
+    c = _operator(replicas[1].url)
+    a = c.predict("What does TS-41 mean?", "", "", api_name="/ask")
+    assert a["citations"][0]["source"] == "tape-sealer-TS9.md"
+
+    page = httpx.get(proxy.url + "/admin", auth=auth).text
+    version = next(iter(bodies.values()))["index"]["version"]
+    doc_sha = _sha_of(page, "tape-sealer-TS9.md")
+    r = httpx.post(proxy.url + f"/admin/documents/{doc_sha}/remove", auth=auth)
+    assert r.status_code == 303 and "removed" in r.headers["location"]
+    assert not (plant["docs"] / "tape-sealer-TS9.md").exists()
+    assert list((plant["docs"] / ".removed").glob("*/tape-sealer-TS9.md"))  # kept, out of ingest's sight
+    served_by_all(lambda b: b["index"]["version"] != version)
+    docs = httpx.get(proxy.url + "/admin", auth=auth).text
+    assert "<td>tape-sealer-TS9.md</td>" not in docs and "<td>HP-200_Hydraulic_Press_Manual.pdf</td>" in docs
+
+
+def _sha_of(page: str, source: str) -> str:
+    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
+        if f"<td>{source}</td>" in row:
+            m = re.search(r"/admin/documents/([0-9a-f]{64})/remove", row)
+            assert m, row
+            return m.group(1)
+    raise AssertionError(f"{source} not listed")

@@ -1,0 +1,72 @@
+"""What each question leaves behind: a row in the answer log (ui/records.py) and the replica's
+metrics (ui/metrics.py). A row that cannot be written never costs the operator the answer: it is
+counted (``opassist_answer_log_errors``) and logged with its traceback."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from chatbot.result import AnswerResult
+from chatbot.wiring import AppDeps
+
+from .metrics import Metrics
+from .records import Records, answer_row, database_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Observer:
+    records: Records
+    metrics: Metrics
+    model: str  # the model name written to the log ("" without a model)
+
+    @classmethod
+    def build(cls, deps: AppDeps) -> Observer:
+        s = deps.settings.ui
+        replica = s.replica_name or f"{socket.gethostname()}:{s.port}"
+        records = Records(
+            database_url(s.database_url, s.feedback_db),
+            answer_log_days=s.answer_log_days,
+            feedback_days=s.feedback_days,
+            replica=replica,
+        )
+        model = ""
+        if deps.llm is not None:
+            model = deps.settings.llm.model or getattr(deps.llm, "model", "") or "embedded"
+        return cls(records, Metrics(deps, replica), str(model))
+
+    def answered(self, result: AnswerResult, request: Any, equipment: str | None) -> int | None:
+        self.metrics.answered(result)
+        row = answer_row(result, session=_session(request), equipment=equipment, model=self.model)
+        return self._write(row)
+
+    def refused(
+        self, question: str, text: str, request: Any, equipment: str | None, lang: str | None
+    ) -> None:
+        """A question refused with a message the operator read (unknown machine, ...)."""
+        self._write(
+            {
+                "session": _session(request),
+                "question": question,
+                "answer": text,
+                "outcome": "refused",
+                "equipment": equipment or "",
+                "lang": lang or "",
+            }
+        )
+
+    def _write(self, row: dict[str, Any]) -> int | None:
+        try:
+            return self.records.log_answer(**row)
+        except Exception:
+            self.metrics.log_errors.inc()
+            log.exception("answer log write failed")
+            return None
+
+
+def _session(request: Any) -> str:
+    return str(getattr(request, "session_hash", "") or "")
