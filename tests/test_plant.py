@@ -159,6 +159,7 @@ def test_admin_routes_are_refused_to_everyone_but_an_admin_through_the_proxy(pla
     assert httpx.get(proxy.url + "/admin", auth=("bob", "b-pw")).status_code == 403  # not in ui.admins
     ok = httpx.get(proxy.url + "/admin", auth=("alice", "a-pw"))
     assert ok.status_code == 200 and "HP-200" in ok.text and "Signed in as <b>alice</b>" in ok.text
+    assert "frame-ancestors 'none'" in ok.headers["content-security-policy"]  # never framed by an HMI page
     # the header is believed only from the proxy's address, not from another local client
     direct = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
     assert direct.get(replica.url + "/admin", headers={"X-Forwarded-User": "alice"}).status_code == 403
@@ -189,9 +190,10 @@ def test_a_manual_uploaded_by_an_admin_is_served_by_every_replica_then_removed(p
         proxy.url + "/admin/manuals",
         auth=auth,
         files={"file": ("tape-sealer-TS9.md", manual.encode(), "text/markdown")},
+        data={"machine": "sealer"},  # into the machine's folder: the manual gets its equipment tag
     )
     assert r.status_code == 303 and "ingest+started" in r.headers["location"].replace("%20", "+")
-    assert (plant["docs"] / "tape-sealer-TS9.md").read_text() == manual
+    assert (plant["docs"] / "sealer" / "tape-sealer-TS9.md").read_text() == manual
 
     def served_by_all(check) -> dict:
         deadline = time.monotonic() + 180
@@ -206,20 +208,24 @@ def test_a_manual_uploaded_by_an_admin_is_served_by_every_replica_then_removed(p
 
     bodies = served_by_all(lambda b: b["index"]["version"] not in before.values())
     assert len({b["index"]["version"] for b in bodies.values()}) == 1
+    assert all(b["equipment"].get("sealer") == 1 for b in bodies.values())
     c = _operator(replicas[1].url)
     a = c.predict("What does TS-41 mean?", "", "", api_name="/ask")
-    assert a["citations"][0]["source"] == "tape-sealer-TS9.md"
+    assert a["citations"][0]["source"] == "sealer/tape-sealer-TS9.md"
 
     page = httpx.get(proxy.url + "/admin", auth=auth).text
     version = next(iter(bodies.values()))["index"]["version"]
-    doc_sha = _sha_of(page, "tape-sealer-TS9.md")
+    doc_sha = _sha_of(page, "sealer/tape-sealer-TS9.md")
     r = httpx.post(proxy.url + f"/admin/documents/{doc_sha}/remove", auth=auth)
     assert r.status_code == 303 and "removed" in r.headers["location"]
-    assert not (plant["docs"] / "tape-sealer-TS9.md").exists()
+    assert not (plant["docs"] / "sealer" / "tape-sealer-TS9.md").exists()
     assert list((plant["docs"] / ".removed").glob("*/tape-sealer-TS9.md"))  # kept, out of ingest's sight
     served_by_all(lambda b: b["index"]["version"] != version)
     docs = httpx.get(proxy.url + "/admin", auth=auth).text
-    assert "<td>tape-sealer-TS9.md</td>" not in docs and "<td>HP-200_Hydraulic_Press_Manual.pdf</td>" in docs
+    assert (
+        "<td>sealer/tape-sealer-TS9.md</td>" not in docs
+        and "<td>HP-200_Hydraulic_Press_Manual.pdf</td>" in docs
+    )
 
 
 def _sha_of(page: str, source: str) -> str:

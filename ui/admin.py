@@ -49,6 +49,12 @@ from .security import ClientAddress
 
 log = logging.getLogger(__name__)
 _NO_STORE = {"Cache-Control": "no-store"}
+# the admin page is never framed (an HMI page allowed to frame the chat must not overlay its buttons)
+_PAGE = {
+    **_NO_STORE,
+    "Content-Security-Policy": "frame-ancestors 'none'; default-src 'self'; style-src 'unsafe-inline'; "
+    "script-src 'unsafe-inline'; form-action 'self'",
+}
 _MAX_UPLOAD = 512 * 1024 * 1024
 
 
@@ -168,9 +174,7 @@ def add_admin_routes(app: FastAPI, deps: AppDeps, observer: Any) -> None:
     def admin_page(request: Request, msg: str = "") -> Response:
         if (r := refuse(request)) is not None:
             return r
-        return HTMLResponse(
-            _page(deps, gate.user(request) or "", job.status, manuals, msg), headers=_NO_STORE
-        )
+        return HTMLResponse(_page(deps, gate.user(request) or "", job.status, manuals, msg), headers=_PAGE)
 
     @app.get("/admin/job")
     def admin_job(request: Request) -> Response:
@@ -228,20 +232,23 @@ def add_admin_routes(app: FastAPI, deps: AppDeps, observer: Any) -> None:
             return _back("no file chosen")
         saved = []
         try:
+            machine = str(form.get("machine") or "").strip()
+            # a machine's folder: its manuals carry its equipment tag (ingest.equipment_from_folders)
+            folder = Path(manuals) / safe_name(machine) if machine else Path(manuals)
             for f in files:
                 name = safe_name(f.filename or "")
                 if Path(name).suffix.lower() not in extensions:
                     raise UserError(
                         f"{name}: not a manual type this plant ingests ({', '.join(sorted(extensions))})"
                     )
-                target = Path(manuals) / name
+                target = folder / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = target.with_name(f".{name}.upload")
                 with open(tmp, "wb") as out:
                     while chunk := await f.read(1 << 20):
                         out.write(chunk)
                 os.replace(tmp, target)  # a reader of the folder never sees half a file
-                saved.append(name)
+                saved.append(str(target.relative_to(manuals)))
             log.warning("manual uploaded", extra={"admin": gate.user(request), "files": saved})
             job.start(f"upload of {', '.join(saved)}")
         except UserError as exc:
@@ -301,9 +308,14 @@ def _page(deps: AppDeps, user: str, status: dict[str, Any], manuals: Path | None
             f"<tr><td>{e(d.source)}</td><td>{e(', '.join(d.equipment))}</td><td>{d.pages}</td>"
             f"<td>{d.chunks}</td><td>{button}</td></tr>"
         )
+    options = "".join(
+        f'<option value="{e(m)}">' for m in sorted({t for d in idx.documents for t in d.equipment})
+    )
     upload = (
         '<form method="post" action="/admin/manuals" enctype="multipart/form-data">'
-        '<input type="file" name="file" multiple required> <button type="submit">Upload and ingest</button></form>'
+        '<input type="file" name="file" multiple required> '
+        '<label>Machine folder <input name="machine" list="machines" placeholder="e.g. press-2"></label>'
+        f'<datalist id="machines">{options}</datalist> <button type="submit">Upload and ingest</button></form>'
         if manuals is not None
         else "<p>Upload and removal are off (setting <code>ui.manuals_dir</code>).</p>"
     )
