@@ -13,10 +13,11 @@ the engineer names its page.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from core.errors import UserError
@@ -85,23 +86,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = open_records(args.db, args.config)
         rows = records.rows(parse_time(args.since) if args.since else None)
         target = args.out or args.qa
-        fh = sys.stdout if target == "-" else open(target, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        try:
+        with output(target) as fh:
             if args.qa:
                 lines = qa_lines(rows)
                 fh.writelines(json.dumps(q, ensure_ascii=False) + "\n" for q in lines)
                 n, what = len(lines), "draft QA lines"
             else:
                 n, what = write_csv(rows, fh), "feedback rows"
-        finally:
-            if fh is not sys.stdout:
-                fh.close()
     except (UserError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if target != "-":
         print(f"wrote {n} {what} to {target}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def output(target: str) -> Iterator[IO[str]]:
+    """The file a CLI writes to ('-': stdout, left open)."""
+    if target == "-":
+        yield sys.stdout
+        return
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        yield fh
 
 
 def open_records(db: str | None, config: str | None) -> Records:

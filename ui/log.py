@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.errors import UserError
 
-from .feedback import open_records
+from .feedback import open_records, output
 from .records import Records, database_url, parse_time
 
 
@@ -48,15 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = open_records(args.db, args.config)
         since = parse_time(args.since) if args.since else None
         until = parse_time(args.until) if args.until else None
-        fh = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
         n = 0
-        try:
+        with output(args.out) as fh:
             for row in records.answer_rows(since, until, args.equipment):
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 n += 1
-        finally:
-            if fh is not sys.stdout:
-                fh.close()
     except (UserError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
