@@ -44,7 +44,9 @@ def plant(tmp_path_factory: pytest.TempPathFactory, llm_server, real_embedder):
     shutil.copytree(MANUALS, docs)
     settings = make_settings(root, "sentence-transformers")
     run_ingest([docs], settings, embedder=real_embedder)
+    started: list = []  # stopped in reverse order, also when a later one fails to start
     pg = Postgres(root / "pg")
+    started.append(pg)
     env = {
         "OPASSIST_LLM__BASE_URL": llm_server.base_url,
         "OPASSIST_LLM__ANSWER_STYLE": "quote-first",
@@ -60,24 +62,28 @@ def plant(tmp_path_factory: pytest.TempPathFactory, llm_server, real_embedder):
         # the subject is the plant setup, not the fitted confidence: every question is answered
         "OPASSIST_RETRIEVAL__CALIBRATION_FILE": str(confident_calibration(root)),
     }
-    with ThreadPoolExecutor(2) as ex:  # both replicas load their models at once
-        futs = [
-            ex.submit(
-                UIProcess,
-                settings.index.path,
-                {**env, "OPASSIST_UI__REPLICA_NAME": f"replica-{i + 1}"},
-                root / f"ui{i + 1}.log",
-            )
-            for i in range(2)
-        ]
-        replicas = [f.result() for f in futs]
-    ports = [r.port for r in replicas]
-    proxy = Nginx(root / "nginx", ports, _htpasswd(root / "htpasswd", {"alice": "a-pw", "bob": "b-pw"}))
-    yield {"replicas": replicas, "proxy": proxy, "pg": pg, "docs": docs, "ports": ports, "root": root}
-    proxy.stop()
-    for r in replicas:
-        r.stop()
-    pg.stop()
+    try:
+        with ThreadPoolExecutor(2) as ex:  # both replicas load their models at once
+            futs = [
+                ex.submit(
+                    UIProcess,
+                    settings.index.path,
+                    {**env, "OPASSIST_UI__REPLICA_NAME": f"replica-{i + 1}"},
+                    root / f"ui{i + 1}.log",
+                )
+                for i in range(2)
+            ]
+            for f in futs:
+                if f.exception() is None:
+                    started.append(f.result())
+            replicas = [f.result() for f in futs]
+        ports = [r.port for r in replicas]
+        proxy = Nginx(root / "nginx", ports, _htpasswd(root / "htpasswd", {"alice": "a-pw", "bob": "b-pw"}))
+        started.append(proxy)
+        yield {"replicas": replicas, "proxy": proxy, "pg": pg, "docs": docs, "ports": ports, "root": root}
+    finally:
+        for service in reversed(started):
+            service.stop()
 
 
 def _metric(url: str, name: str) -> float:
