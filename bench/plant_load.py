@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
-    from services import Nginx, Postgres, UIProcess
+    from services import Nginx, Postgres, UIProcess, replica_env
 
     from chatbot.llm_server import EmbeddedServer, bundled_gguf
 
@@ -156,16 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         started.append(llm)
         env = {
             **env_base,
-            "OPASSIST_LLM__BASE_URL": llm.base_url,
-            "OPASSIST_LLM__ANSWER_STYLE": "quote-first",
-            "OPASSIST_LLM__MAX_TOKENS": "64",
-            "OPASSIST_UI__DATABASE_URL": pg.url,
-            "OPASSIST_UI__CACHE_DIR": str(work / "cache"),
-            "OPASSIST_UI__TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
-            # every simulated operator comes through one proxy address: the per-client limit is
-            # per operator in a plant (X-Forwarded-For), here it would throttle them all as one
-            "OPASSIST_UI__RATE_PER_MINUTE": "100000",
-            "OPASSIST_UI__RATE_BURST": "10000",
+            **replica_env(llm.base_url, pg.url, work / "cache"),
             "OPASSIST_RETRIEVAL__RELOAD_SECONDS": "2",
         }
         replicas = []

@@ -86,6 +86,7 @@ class _Lead:
 class _Generation:
     text: str = ""  # the model's raw text (recorded, never shown)
     error: str | None = None
+    error_kind: str | None = None  # LLMError.kind: timeout, circuit_open, busy, error
     asked: bool = False
     stats: StreamStats = field(default_factory=StreamStats)
 
@@ -199,6 +200,7 @@ class Answerer:
                 "model_said_not_covered": g.says_not_covered,
                 "finish_reason": gen.stats.finish_reason,
                 "model_asked": gen.asked,
+                "llm_error_kind": gen.error_kind,
             }
             self._compose(result, query, r, lead, gen, g)
             self._quote_citations(result, r.query, r.passages, lead, r.qvec)
@@ -276,7 +278,7 @@ class Answerer:
                     done, rest = split_sentences(rest + piece)
                     yield from checked(done)
             except LLMError as exc:
-                gen.error = str(exc)
+                gen.error, gen.error_kind = str(exc), exc.kind
                 log.warning("LLM unavailable: %s", exc)
             done, rest = split_sentences(rest, final=True)
             if gen.error is None and gen.stats.finish_reason not in ("length", "budget"):

@@ -28,13 +28,25 @@ log = logging.getLogger(__name__)
 class LLMError(UserError):
     """The language model could not answer; the message is safe to show to an operator."""
 
+    kind = "error"  # what /metrics counts it as
+
+
+class LLMTimeout(LLMError):
+    """The model did not send its first token, or its whole answer, within the time budget."""
+
+    kind = "timeout"
+
 
 class LLMUnavailable(LLMError):
     """The breaker is open: the model failed repeatedly and is not asked until it recovers."""
 
+    kind = "circuit_open"
+
 
 class LLMBusy(LLMError):
     """No model slot became free in time (every slot is busy with other questions)."""
+
+    kind = "busy"
 
 
 @dataclass
@@ -349,7 +361,7 @@ class LLMClient:
                     return
                 self.breaker.failure("timeout")
                 limit = s.answer_budget_seconds if over else s.first_token_timeout_seconds
-                raise LLMError(
+                raise LLMTimeout(
                     f"the language model at {self.base_url} did not answer within {limit:.0f} s"
                 ) from exc
             except openai.APIConnectionError as exc:

@@ -123,6 +123,23 @@ class Postgres:
             shutil.rmtree(self._own, ignore_errors=True)
 
 
+def replica_env(llm_url: str, database_url: str, cache: Path, max_tokens: int = 64) -> dict[str, str]:
+    """The settings of a ``python -m ui`` replica behind the loopback nginx (test_plant, plant_load):
+    the shared model server and database, nginx on 127.0.0.1 as the trusted proxy, and a rate limit
+    out of the way (every simulated operator arrives from nginx's one address; in a plant the
+    limit is per operator through X-Forwarded-For)."""
+    return {
+        "OPASSIST_LLM__BASE_URL": llm_url,
+        "OPASSIST_LLM__ANSWER_STYLE": "quote-first",
+        "OPASSIST_LLM__MAX_TOKENS": str(max_tokens),
+        "OPASSIST_UI__DATABASE_URL": database_url,
+        "OPASSIST_UI__CACHE_DIR": str(cache),
+        "OPASSIST_UI__TRUSTED_PROXIES": '["127.0.0.1"]',
+        "OPASSIST_UI__RATE_PER_MINUTE": "100000",
+        "OPASSIST_UI__RATE_BURST": "10000",
+    }
+
+
 def nginx_conf(upstreams: list[int], listen: int, folder: Path, htpasswd: Path | None = None) -> str:
     """The shipped deploy/nginx.conf with loopback replicas, a loopback listen port and the paths of
     a non-root run; every directive that decides behaviour (affinity, failover, streaming, headers)

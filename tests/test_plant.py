@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import MANUALS, REPO, UIProcess, confident_calibration, make_settings
-from services import Nginx, Postgres
+from services import Nginx, Postgres, replica_env
 
 QUESTIONS = [
     "What does E-107 mean?",
@@ -48,16 +48,9 @@ def plant(tmp_path_factory: pytest.TempPathFactory, llm_server, real_embedder):
     pg = Postgres(root / "pg")
     started.append(pg)
     env = {
-        "OPASSIST_LLM__BASE_URL": llm_server.base_url,
-        "OPASSIST_LLM__ANSWER_STYLE": "quote-first",
-        "OPASSIST_LLM__MAX_TOKENS": "48",
-        "OPASSIST_UI__DATABASE_URL": pg.url,
-        "OPASSIST_UI__CACHE_DIR": str(root / "cache"),
-        "OPASSIST_UI__TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
+        **replica_env(llm_server.base_url, pg.url, root / "cache", max_tokens=48),
         "OPASSIST_UI__ADMINS": json.dumps(["alice"]),
         "OPASSIST_UI__MANUALS_DIR": str(docs),
-        "OPASSIST_UI__RATE_PER_MINUTE": "6000",
-        "OPASSIST_UI__RATE_BURST": "200",
         "OPASSIST_RETRIEVAL__RELOAD_SECONDS": "0.5",
         # the subject is the plant setup, not the fitted confidence: every question is answered
         "OPASSIST_RETRIEVAL__CALIBRATION_FILE": str(confident_calibration(root)),

@@ -68,7 +68,7 @@ class AdminGate:
     def user(self, request: Request) -> str | None:
         """The admin making this request, or None."""
         peer = request.client.host if request.client else ""
-        if not self.admins or not peer or not self.proxies._is_trusted(peer):
+        if not self.admins or not peer or not self.proxies.is_trusted(peer):
             return None
         name = request.headers.get(self.header, "").strip()
         return name if name in self.admins else None

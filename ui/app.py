@@ -187,7 +187,6 @@ class UI:
                     "unknown_machine", ul, tag=exc.tag, known=", ".join(k for k, v in known.items() if v)
                 )
             state.messages[-1]["content"] = f'<div class="note">{html.escape(text)}</div>'
-            self.metrics.refused.inc()
             self.observer.refused(q, text, request, state.equipment, ul)
             yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
             raise gr.Error(text) from exc
@@ -279,7 +278,6 @@ class UI:
         try:
             r = self.deps.answerer.answer(q, equipment=equipment or None, lang=lang or None)
         except UserError as exc:
-            self.metrics.refused.inc()
             self.observer.refused(q, str(exc), request, equipment or None, lang)
             raise gr.Error(str(exc)) from exc
         self.observer.answered(r, request, equipment or None)

@@ -18,6 +18,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from core.errors import UserError
@@ -112,20 +113,20 @@ def output(target: str) -> Iterator[IO[str]]:
 
 
 def open_records(db: str | None, config: str | None) -> Records:
-    """The answer database named on the command line (a SQLite file) or by the settings."""
-    from pathlib import Path
-
+    """The answer database named on the command line (a SQLite file) or by the settings, with the
+    settings' retention (applied only by ``purge()``: opening it deletes nothing)."""
     from core.settings import load_settings
 
+    s = load_settings(config).ui
     if db:
         if not Path(db).exists():
             raise UserError(f"{db}: no such database file")
-        return Records(database_url("", Path(db)), purge=False)
-    s = load_settings(config).ui
-    url = database_url(s.database_url, s.feedback_db)
-    if not s.database_url and not s.feedback_db.exists():
-        raise UserError(f"{s.feedback_db}: no database yet (nothing has been logged)")
-    return Records(url, purge=False)
+        url = database_url("", Path(db))
+    else:
+        if not s.database_url and not s.feedback_db.exists():
+            raise UserError(f"{s.feedback_db}: no database yet (nothing has been logged)")
+        url = database_url(s.database_url, s.feedback_db)
+    return Records(url, answer_log_days=s.answer_log_days, feedback_days=s.feedback_days, purge=False)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from core.errors import UserError
 
 from .feedback import open_records, output
-from .records import Records, database_url, parse_time
+from .records import parse_time
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,18 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("purge", help="delete rows older than ui.answer_log_days / ui.feedback_days now")
     args = p.parse_args(argv)
     try:
+        records = open_records(args.db, args.config)
         if args.cmd == "purge":
-            from core.settings import load_settings
-
-            s = load_settings(args.config).ui
-            url = database_url("", Path(args.db)) if args.db else database_url(s.database_url, s.feedback_db)
-            store = Records(
-                url, answer_log_days=s.answer_log_days, feedback_days=s.feedback_days, purge=False
-            )
-            a, f = store.purge()
+            a, f = records.purge()
             print(f"deleted {a} answer-log rows and {f} feedback rows", file=sys.stderr)
             return 0
-        records = open_records(args.db, args.config)
         since = parse_time(args.since) if args.since else None
         until = parse_time(args.until) if args.until else None
         n = 0

@@ -83,22 +83,10 @@ class Metrics:
         if "ttft_ms" in t:
             self.ttft.observe(t["ttft_ms"] / 1000)
         if result.llm_error:
-            self.model_errors.labels(error_kind(result.llm_error)).inc()
+            self.model_errors.labels(result.grounding.get("llm_error_kind") or "error").inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
-
-
-def error_kind(message: str) -> str:
-    """timeout | circuit_open | busy | error, from the operator-safe messages of chatbot/llm.py."""
-    m = message.lower()
-    if "did not answer within" in m or "timed out" in m:
-        return "timeout"
-    if "not responding" in m:
-        return "circuit_open"
-    if "busy" in m:
-        return "busy"
-    return "error"
 
 
 class _Live(Collector):

@@ -48,6 +48,7 @@ class Observer:
         self, question: str, text: str, request: Any, equipment: str | None, lang: str | None
     ) -> None:
         """A question refused with a message the operator read (unknown machine, ...)."""
+        self.metrics.refused.inc()
         self._write(
             {
                 "session": _session(request),

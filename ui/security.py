@@ -124,7 +124,7 @@ class ClientAddress:
     def __init__(self, trusted_proxies: Iterable[str]) -> None:
         self.trusted = _networks(trusted_proxies)
 
-    def _is_trusted(self, addr: str) -> bool:
+    def is_trusted(self, addr: str) -> bool:
         try:
             ip = ipaddress.ip_address(addr.strip())
         except ValueError:
@@ -133,12 +133,12 @@ class ClientAddress:
 
     def __call__(self, peer: str | None, headers: Mapping[str, str]) -> str:
         peer = peer or "unknown"
-        if not self.trusted or not self._is_trusted(peer):
+        if not self.trusted or not self.is_trusted(peer):
             return peer
         forwarded = headers.get("x-forwarded-for", "")
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         for hop in reversed(hops):
-            if not self._is_trusted(hop):
+            if not self.is_trusted(hop):
                 try:
                     return str(ipaddress.ip_address(hop))
                 except ValueError:
