@@ -151,6 +151,8 @@ class Answerer:
         equipment: str | None = None,
         lang: str | None = None,
     ) -> Iterator[Event]:
+        """The answer as events: 'retrieved', then 'lead' (the quote), 'sentence' for each checked
+        generated sentence, 'done' with the result."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         query = self.understand(Query.parse(question, history, equipment, lang), timings)
@@ -187,7 +189,7 @@ class Answerer:
             if self.style == "quote-first" and lead.text:
                 # The quoted manual lines lead the answer and are known now: show them at once.
                 timings["first_text_ms"] = (time.perf_counter() - t0) * 1000
-                yield Event("lead", text=lead.text)
+                yield Event("lead", text=lead.text, model_next=self._asks_model(query))
             gen = _Generation()
             check = self._checker(query, r.passages, flags, lead)
             yield from self._generate(query, r.passages, flags, gen, check, timings, t0)

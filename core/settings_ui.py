@@ -36,10 +36,13 @@ class UISettings(Section):
         '["10.0.0.5", "127.0.0.1/32"]. Behind a proxy, set it, or every operator shares the proxy\'s limit.',
     )
     concurrency: int = Field(
-        16,
+        32,
         ge=1,
-        description="Questions handled at the same time (retrieval is fast; model calls are limited "
-        "separately by llm.max_parallel, so a question that needs no model never waits behind the model).",
+        le=36,
+        description="Questions answered at the same time, each from retrieval to the end of the model's part "
+        "(model calls are limited separately by llm.max_parallel and wait at most llm.queue_timeout_seconds, "
+        "so a question whose model is busy still gets its quote at once). At most 36: Gradio runs at most "
+        "40 jobs of any kind at once, and page loads, citations and feedback need a few.",
     )
     feedback_db: Path = Field(
         Path("data/feedback.sqlite"),

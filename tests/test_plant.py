@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MANUALS, REPO, UIProcess, confident_calibration, make_settings
+from conftest import MANUALS, REPO, SHOTS, UIProcess, confident_calibration, make_settings
 from services import Nginx, Postgres, replica_env
 
 QUESTIONS = [
@@ -234,3 +234,51 @@ def _sha_of(page: str, source: str) -> str:
             assert m, row
             return m.group(1)
     raise AssertionError(f"{source} not listed")
+
+
+def test_a_replica_that_dies_mid_answer_leaves_try_again_and_the_retry_lands_on_the_other(
+    plant, browser
+) -> None:
+    """Last in this module: it kills a replica (SIGKILL, like a crash) while it streams an answer."""
+    proxy, pg, replicas = plant["proxy"], plant["pg"], plant["replicas"]
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(proxy.url + "/", wait_until="load")
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    question = "How do I reset fault E-104 on the press?"
+    page.fill("#question textarea", question)
+    page.click("#send")
+    last_bot = "() => [...document.querySelectorAll('#chat .message-row.bot-row')].pop()"
+    # the quote is on screen and the model is still writing
+    page.wait_for_function(
+        f"() => {{ const m = ({last_bot})(); return m && m.querySelector('blockquote.quote') "
+        "&& m.querySelector('.writing'); }",
+        polling=50,
+        timeout=120_000,
+    )
+    quoted = [r for r in _log_rows(pg) if r["question"] == question]
+    assert len(quoted) == 1 and quoted[0]["answer"], quoted  # the quote shown is logged before the model ends
+    victim = next(r for i, r in enumerate(replicas) if quoted[0]["replica"] == f"replica-{i + 1}")
+    victim.proc.kill()
+    victim.proc.wait()
+    assert page.evaluate(f"() => !({last_bot})().querySelector('.chips')"), "answered before the kill"
+    # the broken answer says so and offers to ask again; the quote already shown stays
+    page.wait_for_selector("#chat .note.lost a.retry", timeout=60_000)
+    cut = page.evaluate(f"() => ({last_bot})().innerText")
+    assert "connection to the assistant was lost" in cut and "E-104" in cut, cut
+    # Gradio reloads the page once it reaches a live replica (a new session there); the question
+    # whose answer broke is offered again above the question box, asked again only on a tap
+    page.wait_for_selector("#retry-banner a.retry", timeout=60_000)
+    assert question in page.inner_text("#retry-banner")
+    page.screenshot(path=str(SHOTS / "plant_replica_lost.png"))
+    page.click("#retry-banner a.retry")
+    page.wait_for_function(
+        f"() => {{ const m = ({last_bot})(); return m && m.querySelector('.chips, .abstain'); }}",
+        timeout=120_000,
+    )
+    assert page.query_selector("#retry-banner") is None
+    assert "E-104" in page.evaluate(f"() => ({last_bot})().innerText")
+    rows = [r for r in _log_rows(pg) if r["question"] == question]
+    survivor = next(f"replica-{i + 1}" for i, r in enumerate(replicas) if r is not victim)
+    assert [r["replica"] for r in rows] == [quoted[0]["replica"], survivor], rows
+    assert rows[-1]["total_ms"] is not None and json.loads(rows[-1]["citations"])
+    page.close()

@@ -81,6 +81,22 @@ def test_each_question_is_one_row_with_what_was_shown(store: Records) -> None:
     assert len(list(store.answer_rows(until=hour))) == 2
 
 
+def test_a_quote_logged_when_shown_is_completed_in_the_same_row(store: Records) -> None:
+    # the chat logs the quote the moment it is on screen (a replica may die while the model writes)
+    # and completes that row with the whole answer: one row per question either way
+    before = store.count()
+    rid = store.log_answer(
+        question="How do I reset E-104?", answer="“Turn S2 to RESET.” [1]", outcome="answer"
+    )
+    first = next(r for r in store.answer_rows() if r["id"] == rid)
+    assert first["total_ms"] is None and first["answer"].startswith("“Turn S2")
+    again = store.log_answer(rid, **_row("How do I reset E-104?"))
+    assert again == rid and store.count() == before + 1
+    done = next(r for r in store.answer_rows() if r["id"] == rid)
+    assert done["index_version"] == "v000003" and done["created_at"] == first["created_at"]
+    assert done["answer"] == _row("x")["answer"]
+
+
 def test_feedback_points_at_its_answer_row(store: Records) -> None:
     aid = store.log_answer(**_row("What does E-107 mean?"))
     fid = store.record(

@@ -11,7 +11,6 @@ import html
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,13 @@ import gradio as gr
 from fastapi import FastAPI
 
 from chatbot.equipment import UnknownEquipment, machines, norm
-from chatbot.query import Turn
 from chatbot.result import AnswerResult, Citation, public_dict
 from chatbot.wiring import AppDeps
 from core import language as langmod
 from core.errors import UserError
 
 from .admin import add_admin_routes
+from .chat import Answering, SessionState, comment, like
 from .files import PageImages
 from .i18n import t, ui_lang
 from .library import render_table
@@ -33,25 +32,21 @@ from .library import rows as library_rows
 from .observe import Observer
 from .page_js import JS_ON_LOAD
 from .ratelimit import RateLimiter
-from .render import CSS, _linked, render_answer, render_found, render_quote, render_source, render_streaming
+from .render import (
+    CSS,
+    _linked,
+    render_answer,
+    render_found,
+    render_quote,
+    render_retry,
+    render_source,
+    render_streaming,
+    writing_line,
+)
 from .routes import add_library_routes, add_routes
 from .security import ClientAddress, SecurityHeaders, frame_ancestors
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SessionState:
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    history: list[Turn] = field(default_factory=list)
-    results: list[AnswerResult] = field(default_factory=list)
-    msg_to_result: dict[int, int] = field(default_factory=dict)
-    equipment: str | None = None
-    lang: str | None = None  # the HMI's lang= (None: each question's own language)
-    ui_lang: str | None = None  # the language of the last answer's framing
-    embed: bool = False
-    last_feedback_id: int | None = None
-    answer_ids: dict[int, int] = field(default_factory=dict)  # result index -> answer-log row
 
 
 # ------------------------------------------------------------------ the app
@@ -142,38 +137,49 @@ class UI:
         # the operator's language for everything around the manual's words: lang= or the question's
         ul = state.lang or langmod.detect(q)
         state.ui_lang = ul
-        msg = len(state.messages) + 1  # index of the assistant message
+        a = Answering(q, len(state.messages) + 1, ul)
         state.messages = [
             *state.messages,
             {"role": "user", "content": html.escape(q)},
-            {"role": "assistant", "content": f"<i>{t('searching', ul)}</i>"},
+            {"role": "assistant", "content": writing_line("searching", ul)},
         ]
         yield state.messages, "", gr.skip(), gr.skip(), state
-        sentences: list[str] = []  # generated sentences that passed the grounding check
-        lead = ""
-        found: list[Citation] = []
+        a.events = self.deps.answerer.stream(
+            q, history=state.history, equipment=state.equipment, lang=state.lang
+        )
+        yield from self._advance(a, state, request)
+
+    def _advance(self, a: Answering, state: SessionState, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """Show ``a``'s events as they come: passages, quote, checked sentences, the answer."""
         result: AnswerResult | None = None
+        msg, ul, box = a.msg, a.lang, state.messages[a.msg]
         try:
-            for ev in self.deps.answerer.stream(
-                q, history=state.history, equipment=state.equipment, lang=state.lang
-            ):
+            assert a.events is not None
+            for ev in a.events:
                 if ev.kind == "retrieved" and ev.retrieval is not None:
                     # The passages are shown at once, before any model time: a slow or hung model
                     # never keeps the operator from the manual.
-                    found = [Citation.of(i, p) for i, p in enumerate(ev.retrieval.passages, 1)]
-                    if not found:
+                    a.found = [Citation.of(i, p) for i, p in enumerate(ev.retrieval.passages, 1)]
+                    if not a.found:
                         continue
-                    state.messages[-1]["content"] = render_found(found, msg, ul)
-                    src, img = self.source_view(found[0], ul)
+                    box["content"] = render_found(a.found, msg, ul)
+                    src, img = self.source_view(a.found[0], ul)
                     yield state.messages, gr.skip(), src, img, state
                 elif ev.kind in ("lead", "sentence"):
                     # The quote at once; then each generated sentence only after the grounding check
                     # passed it, in the generated frame: the model's raw text is never on screen.
                     if ev.kind == "lead":
-                        lead = _lead_html(ev.text, found, msg, ul)
+                        a.lead = _lead_html(ev.text, a.found, msg, ul)
                     else:
-                        sentences.append(ev.text)
-                    state.messages[-1]["content"] = render_streaming(lead, sentences, msg, ul)
+                        a.sentences.append(ev.text)
+                    box["content"] = render_streaming(a.lead, a.sentences, msg, ul)
+                    if ev.kind == "lead" and ev.model_next:
+                        # logged now: a replica that dies while the model writes loses no quote shown
+                        n = re.search(r"\[(\d+)\]$", ev.text)
+                        cited = next((c for c in a.found if n and c.n == int(n.group(1))), None)
+                        a.answer_id = self.observer.quoted(
+                            a.question, ev.text, cited, request, state.equipment, ul
+                        )
                     yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
                 elif ev.kind == "done":
                     result = ev.result
@@ -186,25 +192,27 @@ class UI:
                 text = t(
                     "unknown_machine", ul, tag=exc.tag, known=", ".join(k for k, v in known.items() if v)
                 )
-            state.messages[-1]["content"] = f'<div class="note">{html.escape(text)}</div>'
-            self.observer.refused(q, text, request, state.equipment, ul)
+            box["content"] = f'<div class="note">{html.escape(text)}</div>'
+            self.observer.refused(a.question, text, request, state.equipment, ul)
             yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
             raise gr.Error(text) from exc
         except Exception as exc:
             log.exception("answering failed")
             self.metrics.failed.inc()
-            state.messages[-1]["content"] = f'<div class="note">{t("went_wrong", ul)}</div>'
+            # what was already shown stays (the quote is the manual's own words), with the failure
+            box["content"] = render_streaming(a.lead, a.sentences, msg, ul, done=True) if a.lead else ""
+            box["content"] += f'<div class="note">{t("went_wrong", ul)} {render_retry(ul)}</div>'
             yield state.messages, gr.skip(), gr.skip(), gr.skip(), state
             raise gr.Error(t("went_wrong", ul)) from exc
         assert result is not None
         state.results.append(result)
         state.msg_to_result[msg] = len(state.results) - 1
         # logged before the answer is complete on screen: a replica that dies now loses no shown answer
-        answer_id = self.observer.answered(result, request, state.equipment)
+        answer_id = self.observer.answered(result, request, state.equipment, a.answer_id)
         if answer_id is not None:
             state.answer_ids[len(state.results) - 1] = answer_id
         state.history.append(result.turn())  # what it established, not its wording (chatbot/query.py)
-        state.messages[-1]["content"] = render_answer(result, msg, ul)
+        box["content"] = render_answer(result, msg, ul)
         first = result.citations or result.passages[:1]
         src, img = self.source_view(first[0], ul) if first else ("", None)
         yield state.messages, gr.skip(), src, img, state
@@ -226,51 +234,10 @@ class UI:
         return self.source_view(cite, state.ui_lang)
 
     def on_like(self, state: SessionState, data: gr.LikeData, request: gr.Request) -> None:
-        ri = state.msg_to_result.get(int(data.index if isinstance(data.index, int) else data.index[0]))
-        if ri is None:
-            return
-        r = state.results[ri]
-        liked = data.liked if isinstance(data.liked, bool) else str(data.liked).lower() in ("like", "true")
-        self.metrics.feedback.labels("up" if liked else "down").inc()
-        state.last_feedback_id = self.records.record(
-            session=str(getattr(request, "session_hash", "") or ""),
-            rating=1 if liked else -1,
-            question=r.question,
-            answer=r.answer,
-            abstained=r.abstained,
-            citations=[
-                {"n": c.n, "source": c.source, "page": c.page, "section": c.section} for c in r.citations
-            ],
-            index_version=r.index_version,
-            equipment=state.equipment or "",
-            lang=r.lang,
-            answer_id=state.answer_ids.get(ri),
-        )
+        like(self.observer, state, data, request)
 
-    def on_comment(self, comment: str, state: SessionState, request: gr.Request) -> str:
-        comment = (comment or "").strip()[:2000]
-        if not comment or not state.results:
-            return ""
-        if state.last_feedback_id is not None:
-            self.records.add_comment(state.last_feedback_id, comment)
-        else:
-            r = state.results[-1]
-            self.metrics.feedback.labels("comment").inc()
-            state.last_feedback_id = self.records.record(
-                session=str(getattr(request, "session_hash", "") or ""),
-                rating=0,
-                comment=comment,
-                question=r.question,
-                answer=r.answer,
-                abstained=r.abstained,
-                citations=[{"n": c.n, "source": c.source, "page": c.page} for c in r.citations],
-                index_version=r.index_version,
-                equipment=state.equipment or "",
-                lang=r.lang,
-                answer_id=state.answer_ids.get(len(state.results) - 1),
-            )
-        gr.Info("Thank you — your comment was saved.")
-        return ""
+    def on_comment(self, text: str, state: SessionState, request: gr.Request) -> str:
+        return comment(self.observer, text, state, request)
 
     def ask_api(self, question: str, equipment: str = "", lang: str = "", request: gr.Request = None) -> dict:  # type: ignore[assignment]
         """One question, one JSON answer with citations (for HMI integrations and tests)."""

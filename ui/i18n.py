@@ -255,6 +255,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "pt": "Algo correu mal; o administrador pode ver o registo.",
         "zh": "出错了；管理员可以查看日志。",
     },
+    "try_again": {
+        "en": "Try again",
+        "de": "Erneut versuchen",
+        "es": "Reintentar",
+        "fr": "Réessayer",
+        "it": "Riprova",
+        "pt": "Tentar novamente",
+        "zh": "重试",
+    },
+    "connection_lost": {
+        "en": "The connection to the assistant was lost.",
+        "de": "Die Verbindung zum Assistenten wurde unterbrochen.",
+        "es": "Se perdió la conexión con el asistente.",
+        "fr": "La connexion à l'assistant a été perdue.",
+        "it": "La connessione con l'assistente è stata persa.",
+        "pt": "A ligação ao assistente foi perdida.",
+        "zh": "与助手的连接已断开。",
+    },
 }
 
 # Names of the manuals' languages, in the operator's language (for the "manual text in ..." label).

@@ -9,7 +9,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from chatbot.result import AnswerResult
+from chatbot.result import AnswerResult, Citation
 from chatbot.wiring import AppDeps
 
 from .metrics import Metrics
@@ -39,10 +39,41 @@ class Observer:
             model = deps.settings.llm.model or getattr(deps.llm, "model", "") or "embedded"
         return cls(records, Metrics(deps, replica), str(model))
 
-    def answered(self, result: AnswerResult, request: Any, equipment: str | None) -> int | None:
+    def answered(
+        self, result: AnswerResult, request: Any, equipment: str | None, row_id: int | None = None
+    ) -> int | None:
+        """The finished answer: a new row, or the row its quote was logged in (``row_id``)."""
         self.metrics.answered(result)
         row = answer_row(result, session=_session(request), equipment=equipment, model=self.model)
-        return self._write(row)
+        return self._write(row, row_id)
+
+    def quoted(
+        self,
+        question: str,
+        quote: str,
+        cited: Citation | None,
+        request: Any,
+        equipment: str | None,
+        lang: str | None,
+    ) -> int | None:
+        """The quote is on screen and the model's part still to come: logged now, so a replica that
+        dies before the answer is complete loses nothing the operator read. ``answered`` completes it."""
+        cites = (
+            [{"n": cited.n, "source": cited.source, "page": cited.page, "section": cited.section}]
+            if cited
+            else []
+        )
+        return self._write(
+            {
+                "session": _session(request),
+                "question": question,
+                "answer": quote,
+                "outcome": "answer",
+                "citations": cites,
+                "equipment": equipment or "",
+                "lang": lang or "",
+            }
+        )
 
     def refused(
         self, question: str, text: str, request: Any, equipment: str | None, lang: str | None
@@ -60,9 +91,9 @@ class Observer:
             }
         )
 
-    def _write(self, row: dict[str, Any]) -> int | None:
+    def _write(self, row: dict[str, Any], row_id: int | None = None) -> int | None:
         try:
-            return self.records.log_answer(**row)
+            return self.records.log_answer(row_id, **row)
         except Exception:
             self.metrics.log_errors.inc()
             log.exception("answer log write failed")

@@ -129,15 +129,22 @@ class Records:
         return self.engine.url.get_backend_name()
 
     # ------------------------------------------------------------------ writing
-    def log_answer(self, **row: Any) -> int | None:
-        """One question and what the operator was shown. None when the log is off (0 days)."""
+    def log_answer(self, row_id: int | None = None, **row: Any) -> int | None:
+        """One question and what the operator was shown. None when the log is off (0 days).
+
+        With ``row_id``, that row is brought up to date instead (an answer logged when its quote was
+        shown, completed when the model's part is done; its first time is kept)."""
         if self.answer_log_days <= 0:
             return None
+        if not isinstance(row.get("citations", "[]"), str):
+            row["citations"] = json.dumps(list(row["citations"]), ensure_ascii=False)
+        if row_id is not None:
+            with self.engine.begin() as conn:
+                if conn.execute(answers.update().where(answers.c.id == row_id).values(**row)).rowcount:
+                    return row_id
         self._maybe_purge()
         row.setdefault("replica", self.replica)
         row["created_at"] = _now()
-        if not isinstance(row.get("citations", "[]"), str):
-            row["citations"] = json.dumps(list(row["citations"]), ensure_ascii=False)
         with self.engine.begin() as conn:
             key = conn.execute(answers.insert().values(**row)).inserted_primary_key
             return int(key[0]) if key else None

@@ -13,7 +13,7 @@ from chatbot.result import AnswerResult, Citation
 from chatbot.sentences import join_sentences
 from core.grammar import has_label
 
-from .i18n import language_name, t
+from .i18n import language_name, t, ui_lang
 from .library import render_text
 
 CSS = """
@@ -33,6 +33,8 @@ textarea, input[type=text] { min-height: 48px !important; font-size: 18px !impor
 .safety-caution { background: #fff3b0; color: #000; border-color: #8a6d00; }
 .safety-notice { background: #e6f0ff; color: #000; border-color: #0b3d91; }
 .note { background: #e8eefc; border-left: 6px solid #0b3d91; padding: 6px 10px; margin: 6px 0; }
+a.retry { display: inline-block; min-height: 44px; line-height: 44px; padding: 0 14px; margin-left: 6px;
+  border: 2px solid #0b3d91; border-radius: 6px; font-weight: 700; color: #0b3d91; text-decoration: none; }
 .frame { font-weight: 700; font-size: 16px; color: #222; margin-top: 4px; }
 .lang-tag { display: inline-block; font-weight: 600; font-size: 13px; color: #fff; background: #555; border-radius: 4px;
   padding: 1px 6px; margin-left: 6px; vertical-align: middle; }
@@ -129,7 +131,7 @@ def flag_note(c: Citation) -> str:
 def render_found(passages: list[Citation], msg: int, lang: str | None = None) -> str:
     """Shown as soon as retrieval is done, before any model text: the passages are there at once."""
     chips = " ".join(f"[{c.n}] {html.escape(_where(c, lang))}" for c in passages[:3])
-    return f'<div class="found">{t("found", lang)} {chips}</div><i>{t("writing", lang)}</i>'
+    return f'<div class="found">{t("found", lang)} {chips}</div>{writing_line("writing", lang)}'
 
 
 def render_quote(
@@ -156,12 +158,26 @@ def _generated(text: str, msg: int, lang: str | None) -> str:
     return f'<div class="generated"><div class="frame">{t("generated", lang)}</div>{_linked(text, msg)}</div>'
 
 
-def render_streaming(lead: str, sentences: Sequence[str], msg: int, lang: str | None = None) -> str:
+def render_streaming(
+    lead: str, sentences: Sequence[str], msg: int, lang: str | None = None, done: bool = False
+) -> str:
     """While the model writes: the quoted lines (``lead``, already HTML) as soon as they are known,
     then each generated sentence that passed the grounding check, framed exactly as in the final
-    answer. The model's raw text is never shown."""
+    answer. The model's raw text is never shown. ``done``: no "writing" line (it stopped)."""
     body = lead + (_generated(join_sentences(sentences), msg, lang) if sentences else "")
-    return f'<div class="answer">{body}</div><i class="writing">{t("writing", lang)}</i>'
+    writing = "" if done else writing_line("writing", lang)
+    return f'<div class="answer">{body}</div>{writing}'
+
+
+def writing_line(key: str, lang: str | None) -> str:
+    """The "still working" line of an answer not yet complete; the page's script turns it into a
+    "connection lost, try again" note if the stream breaks (ui/page_js.py)."""
+    return f'<i class="writing lang-{ui_lang(lang)}">{html.escape(t(key, lang))}</i>'
+
+
+def render_retry(lang: str | None = None) -> str:
+    """A "try again" link after a failure; the page's script asks the last question again."""
+    return f'<a class="retry" href="#retry">↻ {html.escape(t("try_again", lang))}</a>'
 
 
 def _answer_body(r: AnswerResult, msg: int, lang: str | None) -> str:
