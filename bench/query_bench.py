@@ -1,7 +1,7 @@
 """Query benchmark: retrieval latency (1 and 8 concurrent callers) and index RAM.
 
-    python bench/query_bench.py                       # real corpus + synthetic 100k and 1M chunks
-    python bench/query_bench.py --scales 100000       # smaller run
+    python bench/query_bench.py                       # real corpus, hybrid and synthetic at 100k and 1M chunks
+    python bench/query_bench.py --scales 100000 --hybrid-scales 100000   # smaller run
 
 * Real size: the hybrid retriever (query embedding + FAISS + BM25 + fusion) over an index of
   ../shared/corpus (built first if missing), with the dev.jsonl questions as queries.
@@ -113,19 +113,19 @@ def retriever_rows(
     return rows
 
 
-def hybrid_scaled(index: Path, n: int, repeat: int) -> list[dict]:
+def hybrid_scaled(index: Path, n: int, repeat: int, threshold: int) -> list[dict]:
     """The whole hybrid retriever (query embedding, dictionary rendering, FAISS, chunk BM25, page
     BM25, fusion) over ``n`` chunks: the real corpus's chunks copied under other file names until
-    there are ``n`` (BM25 statistics and page structure stay realistic), their vectors perturbed."""
+    there are ``n`` (BM25 statistics and page structure stay realistic), their vectors perturbed.
+    The FAISS index is the one the app would choose for ``n`` (HNSW above index.ann_threshold);
+    then the same retriever over exact search is the reference for recall@10 of the passages."""
     import dataclasses
-
-    import faiss
 
     from chatbot.qa import load_qa
     from chatbot.retrieval import IndexState, LexicalIndex, PageIndex, Retriever, lexical_text
     from core.settings import load_settings
     from index.embeddings import load_embedder, spec_from_settings
-    from index.search import open_index
+    from index.search import build_ann, choose_ann, open_index
 
     settings = load_settings(None, index={"path": str(index)})
     emb = load_embedder(spec_from_settings(settings.embedding))
@@ -142,24 +142,48 @@ def hybrid_scaled(index: Path, n: int, repeat: int) -> list[dict]:
         vecs.append(v / np.linalg.norm(v, axis=1, keepdims=True))
         copy += 1
     vectors = np.ascontiguousarray(np.concatenate(vecs), dtype=np.float32)
+    del vecs
+    kind = choose_ann(n, "auto", threshold)
     before = rss_mb()
     t0 = time.perf_counter()
-    ann = faiss.IndexFlatIP(vectors.shape[1])
-    ann.add(vectors)
-    loaded = dataclasses.replace(base, chunks=chunks, vectors=vectors, ann=ann, _rows_by_source={})
-    state = IndexState(loaded, LexicalIndex([lexical_text(c) for c in chunks]), PageIndex(chunks))
-    build_s = time.perf_counter() - t0
+    lexical = LexicalIndex([lexical_text(c) for c in chunks])
+    pages = PageIndex(chunks)
+    lexical_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    ann = build_ann(vectors, kind)
+    ann_s = time.perf_counter() - t1
+    state = IndexState(
+        dataclasses.replace(base, chunks=chunks, vectors=vectors, ann=ann, _rows_by_source={}), lexical, pages
+    )
     ram = rss_mb() - before
 
     class Fixed:  # the handle the retriever reads (no index folder behind this one)
-        def get(self) -> IndexState:
-            return state
+        def __init__(self, s: IndexState) -> None:
+            self.s = s
 
-    retriever = Retriever(Fixed(), emb, settings.retrieval)  # type: ignore[arg-type]
+        def get(self) -> IndexState:
+            return self.s
+
+    retriever = Retriever(Fixed(state), emb, settings.retrieval)  # type: ignore[arg-type]
     warm_dictionaries(settings)
     queries = [q.question for q in load_qa(SHARED / "qa" / "dev.jsonl").questions]
-    case = f"hybrid over {n:,} chunks (corpus copied; load {build_s:.0f} s)"
-    return retriever_rows(case, "flat", retriever, queries, repeat, ram)
+    built = f"BM25 {lexical_s:.0f} s, {kind} {ann_s:.0f} s"
+    rows = retriever_rows(
+        f"hybrid over {n:,} chunks (corpus copied)", f"{kind}; {built}", retriever, queries, repeat, ram
+    )
+    if kind != "flat":
+        exact_state = IndexState(
+            dataclasses.replace(state.index, ann=build_ann(vectors, "flat"), _rows_by_source={}),
+            lexical,
+            pages,
+        )
+        exact = Retriever(Fixed(exact_state), emb, settings.retrieval)  # type: ignore[arg-type]
+        got = [{p.row for p in retriever.retrieve(q).passages[:10]} for q in queries]
+        ref = [{p.row for p in exact.retrieve(q).passages[:10]} for q in queries]
+        recall = float(np.mean([len(g & r) / max(1, len(r)) for g, r in zip(got, ref, strict=True)]))
+        for r in rows:
+            r["recall"] = recall
+    return rows
 
 
 def unit_vectors(rng: np.random.Generator, n: int, dim: int, centres: np.ndarray | None) -> np.ndarray:
@@ -228,10 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scales", default="100000,1000000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
-        "--hybrid-scale",
-        type=int,
-        default=100_000,
-        help="also time the whole hybrid retriever over this many chunks (the corpus copied; 0: skip)",
+        "--hybrid-scales",
+        default="100000,1000000",
+        help="also time the whole hybrid retriever over these many chunks (the corpus copied; '': skip)",
     )
     ap.add_argument(
         "--synthetic",
@@ -245,19 +268,19 @@ def main(argv: list[str] | None = None) -> int:
 
     threshold = load_settings(None).index.ann_threshold
     rows = real_corpus(Path(args.index), args.repeat) if (SHARED / "corpus").is_dir() else []
-    if rows and args.hybrid_scale:
-        print(f"building hybrid {args.hybrid_scale:,} ...", file=sys.stderr, flush=True)
-        rows += hybrid_scaled(Path(args.index), args.hybrid_scale, max(1, args.repeat // 2))
+    for n in [int(x) for x in args.hybrid_scales.split(",") if x] if rows else []:
+        print(f"building hybrid {n:,} ...", file=sys.stderr, flush=True)
+        rows += hybrid_scaled(Path(args.index), n, max(1, args.repeat // 2), threshold)
     for n in [int(x) for x in args.scales.split(",") if x]:
         print(f"building synthetic {n:,} ...", file=sys.stderr, flush=True)
         rows += synthetic(n, 384, threshold, max(1, args.repeat // 2), args.synthetic)
-    hdr = f"{'case':<56} {'index':<22} {'callers':>7} {'p50 ms':>8} {'p95 ms':>8} {'queries/s':>10} {'RAM MB':>8} {'recall@10':>9}"
+    hdr = f"{'case':<44} {'index':<34} {'callers':>7} {'p50 ms':>8} {'p95 ms':>8} {'queries/s':>10} {'RAM MB':>8} {'recall@10':>9}"
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         rec = "-" if r["recall"] is None else f"{r['recall']:.3f}"
         print(
-            f"{r['case']:<56} {r['index']:<22} {r['callers']:>7} {r['p50']:>8.2f} {r['p95']:>8.2f} "
+            f"{r['case']:<44} {r['index']:<34} {r['callers']:>7} {r['p50']:>8.2f} {r['p95']:>8.2f} "
             f"{r['qps']:>10.0f} {r['ram_mb']:>8.0f} {rec:>9}"
         )
     print(

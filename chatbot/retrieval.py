@@ -160,7 +160,11 @@ class IndexHandle:
         state = self._state
         if state is not None and now - self._checked < self.check_seconds:
             return state
-        with self._lock:
+        # One request loads a new version; the others keep being answered from the old one meanwhile
+        # instead of queueing behind the load (seconds on a large index).
+        if not self._lock.acquire(blocking=state is None):
+            return state  # type: ignore[return-value]  # not None: blocking when it is
+        try:
             self._checked = now
             current = IndexStore(self.path).current_version()
             if self._state is None:
@@ -183,6 +187,8 @@ class IndexHandle:
                         extra={"refused": current},
                     )
             return self._state
+        finally:
+            self._lock.release()
 
 
 def lexical_text(c: Chunk) -> str:

@@ -145,6 +145,39 @@ def test_new_index_version_is_picked_up_without_restart(tmp_path: Path, real_emb
     assert r.passages[0].chunk.source == "mixer.md"
 
 
+def test_while_one_request_loads_a_new_version_the_others_are_answered_from_the_old(
+    tmp_path: Path, real_embedder
+) -> None:
+    import threading
+
+    from chatbot.retrieval import IndexHandle
+    from ingest.pipeline import run_ingest
+
+    docs = tmp_path / "docs"
+    shutil.copytree(MANUALS, docs)
+    settings = app_settings(tmp_path / "idx")
+    settings.retrieval.multilingual = False
+    run_ingest([docs], settings, embedder=real_embedder)
+    release, loading = threading.Event(), threading.Event()
+
+    def slow(_state) -> None:  # a large index: the load takes a while
+        if handle._state is not None:
+            loading.set()
+            assert release.wait(60)
+
+    handle = IndexHandle(settings.index.path, None, None, check_seconds=0.0, on_load=slow)
+    v1 = handle.get().index.version
+    (docs / "mixer.md").write_text("# Mixer MX-7\n\nFault M-42 means the agitator shear pin is broken.\n")
+    run_ingest([docs], settings, embedder=real_embedder)
+    loader = threading.Thread(target=handle.get)
+    loader.start()
+    assert loading.wait(60)
+    assert handle.get().index.version == v1  # not queued behind the load
+    release.set()
+    loader.join(60)
+    assert handle.get().index.version != v1
+
+
 # ------------------------------------------------------------------ default settings
 @pytest.fixture(scope="module")
 def default_deps(sample_index: Path):
