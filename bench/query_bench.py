@@ -121,8 +121,9 @@ def hybrid_scaled(index: Path, n: int, repeat: int, threshold: int) -> list[dict
     then the same retriever over exact search is the reference for recall@10 of the passages."""
     import dataclasses
 
+    from chatbot.lexical import TokenMemo
     from chatbot.qa import load_qa
-    from chatbot.retrieval import IndexState, LexicalIndex, PageIndex, Retriever, lexical_text
+    from chatbot.retrieval import IndexState, PageIndex, Retriever, chunk_lexical
     from core.settings import load_settings
     from index.embeddings import load_embedder, spec_from_settings
     from index.search import build_ann, choose_ann, open_index
@@ -146,8 +147,10 @@ def hybrid_scaled(index: Path, n: int, repeat: int, threshold: int) -> list[dict
     kind = choose_ann(n, "auto", threshold)
     before = rss_mb()
     t0 = time.perf_counter()
-    lexical = LexicalIndex([lexical_text(c) for c in chunks])
-    pages = PageIndex(chunks)
+    memo = TokenMemo()  # as the app loads a version (chatbot.retrieval.IndexHandle)
+    lexical = chunk_lexical(chunks, memo)
+    pages = PageIndex(chunks, memo)
+    del memo
     lexical_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     ann = build_ann(vectors, kind)

@@ -9,6 +9,7 @@ row first.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -85,6 +86,7 @@ STOPWORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=262_144)
 def _stem(word: str) -> str:
     """A light English suffix stripper (enough for 'tuning'/'tune', 'alarms'/'alarm')."""
     if len(word) <= 4 or not word.isalpha():
@@ -116,16 +118,49 @@ def tokenize(text: str) -> list[str]:
 _WS = re.compile(r"\s+")
 
 
+class TokenMemo:
+    """The tokens of text pieces, each distinct piece tokenized once. A chunk's text is in the chunk
+    and the page index, a manual's title and section headings are in many chunks, and a new index
+    version repeats almost all of the last one's text: given the memo of the version before
+    (``previous``), a new version tokenizes only its new text. Tokens never span a line break, so
+    the tokens of pieces joined by newlines are the pieces' tokens in order."""
+
+    def __init__(self, previous: TokenMemo | None = None) -> None:
+        self._old = previous._map if previous is not None else {}
+        self._map: dict[str, str] = {}  # piece -> its tokens joined by spaces (compact; no token has one)
+
+    def __call__(self, *pieces: str) -> list[str]:
+        out: list[str] = []
+        for p in pieces:
+            t = self._map.get(p)
+            if t is None:
+                t = self._old.get(p)
+                if t is None:
+                    t = " ".join(tokenize(p))
+                self._map[p] = t
+            if t:
+                out.extend(t.split(" "))
+        return out
+
+    def done(self) -> None:
+        """Forget the previous version's pieces that this one no longer holds."""
+        self._old = {}
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+
 class LexicalIndex:
     """BM25 over chunk texts (bm25s), plus exact matching of quoted phrases."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> None:
+        """``tokens``: ``tokenize`` of each text, when the caller has them (TokenMemo)."""
         import bm25s
 
         # bm25s sets its own logger to DEBUG on import; keep it as quiet as the rest
         logging.getLogger("bm25s").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
 
-        self._flat = [_WS.sub(" ", t.lower()) for t in texts]
+        self._flat = [" ".join(t.lower().split()) for t in texts]  # whitespace runs as one space
         self._df_cache: dict[str, int] = {}
         # codes that begin a line (a fault table row, a parameter entry): "e-107", "al-01", "$32", "p9.01"
         self._row_heads: dict[str, list[int]] = {}
@@ -134,13 +169,17 @@ class LexicalIndex:
                 self._row_heads.setdefault(m.group(1).lower(), []).append(i)
         self.n = len(texts)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        tokens = [tokenize(t) or ["\u0000"] for t in texts]
+        if tokens is None:
+            tokens = [tokenize(t) for t in texts]
+        tokens = [t or ["\u0000"] for t in tokens]
         self._df: dict[str, int] = {}
-        for toks in tokens:
-            for t in set(toks):
-                self._df[t] = self._df.get(t, 0) + 1
         if self.n:
             self._bm25.index(tokens, show_progress=False)
+            # document frequencies from the index itself (a column per term: its documents)
+            counts = np.diff(np.asarray(self._bm25.scores["indptr"])).tolist()
+            self._df = {
+                t: counts[i] for t, i in self._bm25.vocab_dict.items() if i < len(counts) and counts[i]
+            }
 
     def known(self, token: str) -> bool:
         """Whether a (tokenized) term occurs anywhere in the index."""

@@ -25,7 +25,7 @@ from index.embeddings import Embedder
 from index.types import Chunk
 
 from .equipment import sources_for
-from .lexical import LexicalIndex, tokenize
+from .lexical import LexicalIndex, TokenMemo, tokenize
 from .query import Query
 
 log = logging.getLogger(__name__)
@@ -90,9 +90,11 @@ class PageIndex:
     as a page). A question's words are often spread over a page that no single chunk holds;
     the page's rank is given to each chunk on it, and the chunk channels pick among them."""
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
+    def __init__(self, chunks: Sequence[Chunk], memo: TokenMemo | None = None) -> None:
+        memo = memo if memo is not None else TokenMemo()
         unit_of: dict[tuple[str, object], int] = {}
         texts: list[list[str]] = []
+        tokens: list[list[str]] = []
         self.row_unit = np.zeros(len(chunks), dtype=np.int64)
         for row, c in enumerate(chunks):
             key = (c.source, c.page_start if c.page_start is not None else c.section)
@@ -100,12 +102,14 @@ class PageIndex:
             if u is None:
                 u = unit_of[key] = len(texts)
                 texts.append([f"{c.title}\n{c.section}"])
+                tokens.append(memo(texts[u][0]))
             texts[u].append(c.text)
+            tokens[u] += memo(c.text)
             self.row_unit[row] = u
         self.unit_rows: list[list[int]] = [[] for _ in texts]
         for row, unit in enumerate(self.row_unit.tolist()):
             self.unit_rows[unit].append(row)
-        self.lexical = LexicalIndex(["\n".join(t) for t in texts])
+        self.lexical = LexicalIndex(["\n".join(t) for t in texts], tokens)
 
     def ranks(self, query: str, n: int, rows: np.ndarray | None) -> dict[int, int]:
         """Chunk row -> the rank of its page among the best ``n`` pages."""
@@ -136,13 +140,17 @@ class IndexHandle:
         self.on_load = on_load
         self._lock = threading.Lock()
         self._state: IndexState | None = None
+        self._memo: TokenMemo | None = None  # the tokens of the loaded version's text
         self._checked = 0.0
         self.rejected: tuple[str, str] | None = None  # (version, why) of a version that cannot be served
 
     def _load(self) -> IndexState:
         t0 = time.perf_counter()
         idx = open_index(self.path, self.expected_model, self.expected_dim)
-        state = IndexState(idx, LexicalIndex([lexical_text(c) for c in idx.chunks]), PageIndex(idx.chunks))
+        memo = TokenMemo(self._memo)  # only text the version before did not hold is tokenized
+        state = IndexState(idx, chunk_lexical(idx.chunks, memo), PageIndex(idx.chunks, memo))
+        memo.done()
+        self._memo = memo
         if self.on_load is not None:
             self.on_load(state)
         log.info(
@@ -193,6 +201,14 @@ class IndexHandle:
 
 def lexical_text(c: Chunk) -> str:
     return f"{c.title}\n{c.section}\n{c.text}"
+
+
+def chunk_lexical(chunks: Sequence[Chunk], memo: TokenMemo | None = None) -> LexicalIndex:
+    """BM25 over the chunks' ``lexical_text``, tokenized through ``memo``."""
+    memo = memo if memo is not None else TokenMemo()
+    return LexicalIndex(
+        [lexical_text(c) for c in chunks], [memo(f"{c.title}\n{c.section}", c.text) for c in chunks]
+    )
 
 
 def rrf(rankings: dict[str, dict[int, int]], weights: dict[str, float], k: int = 60) -> dict[int, float]:

@@ -266,3 +266,36 @@ def test_a_page_of_translated_notices_is_left_out_of_the_cross_lingual_channel(
         assert ranked_ml and not set(ranked_ml) & set(notice)
         r = d.retriever.retrieve("declaração de conformidade diretivas europeias")
         assert r.passages[0].row in notice  # still found, by its words
+
+
+def test_token_memo_gives_the_joined_texts_tokens_and_tokenizes_only_new_text(
+    sample_index, monkeypatch
+) -> None:
+    from chatbot import lexical
+    from chatbot.lexical import TokenMemo
+    from chatbot.retrieval import lexical_text
+    from index.search import open_index
+
+    chunks = open_index(sample_index, None, None).chunks
+    memo = TokenMemo()
+    for c in chunks:  # pieces joined by a newline: the same tokens as the joined text
+        assert memo(f"{c.title}\n{c.section}", c.text) == tokenize(lexical_text(c))
+    assert len(memo) < 2 * len(chunks)  # headings shared by many chunks are tokenized once
+    seen: list[str] = []
+    real = lexical.tokenize
+    monkeypatch.setattr(lexical, "tokenize", lambda t: seen.append(t) or real(t))
+    nxt = TokenMemo(memo)  # the next index version: one chunk kept, one new
+    assert nxt(chunks[0].text) == real(chunks[0].text)
+    assert nxt("Fault M-42: the agitator shear pin is broken.") == [
+        "fault",
+        "m-42",
+        "m",
+        "42",
+        "agitator",
+        "shear",
+        "pin",
+        "broken",
+    ]
+    assert seen == ["Fault M-42: the agitator shear pin is broken."]
+    nxt.done()
+    assert len(nxt) == 2
