@@ -18,7 +18,7 @@ import gradio as gr
 from fastapi import FastAPI
 
 from chatbot.equipment import UnknownEquipment, machines, norm
-from chatbot.result import AnswerResult, Citation, public_dict
+from chatbot.result import AnswerResult, Citation, Event, public_dict
 from chatbot.wiring import AppDeps
 from core import language as langmod
 from core.errors import UserError
@@ -144,18 +144,19 @@ class UI:
             {"role": "assistant", "content": writing_line("searching", ul)},
         ]
         yield state.messages, "", gr.skip(), gr.skip(), state
-        a.events = self.deps.answerer.stream(
+        events = self.deps.answerer.stream(
             q, history=state.history, equipment=state.equipment, lang=state.lang
         )
-        yield from self._advance(a, state, request)
+        yield from self._advance(a, events, state, request)
 
-    def _advance(self, a: Answering, state: SessionState, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    def _advance(
+        self, a: Answering, events: Iterator[Event], state: SessionState, request: gr.Request
+    ) -> Iterator[tuple[Any, ...]]:
         """Show ``a``'s events as they come: passages, quote, checked sentences, the answer."""
         result: AnswerResult | None = None
         msg, ul, box = a.msg, a.lang, state.messages[a.msg]
         try:
-            assert a.events is not None
-            for ev in a.events:
+            for ev in events:
                 if ev.kind == "retrieved" and ev.retrieval is not None:
                     # The passages are shown at once, before any model time: a slow or hung model
                     # never keeps the operator from the manual.

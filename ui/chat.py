@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
 from chatbot.query import Turn
-from chatbot.result import AnswerResult, Citation, Event
+from chatbot.result import AnswerResult, Citation
 
 from .observe import Observer
+from .records import citation_row
 
 
 @dataclass
@@ -22,7 +22,6 @@ class Answering:
     question: str
     msg: int  # index of the assistant message in SessionState.messages
     lang: str | None  # the operator's language for the framing
-    events: Iterator[Event] | None = None
     found: list[Citation] = field(default_factory=list)
     lead: str = ""  # the quote, as HTML
     sentences: list[str] = field(default_factory=list)  # generated sentences that passed the check
@@ -83,9 +82,7 @@ def _about(r: AnswerResult, state: SessionState, ri: int) -> dict[str, Any]:
         "question": r.question,
         "answer": r.answer,
         "abstained": r.abstained,
-        "citations": [
-            {"n": c.n, "source": c.source, "page": c.page, "section": c.section} for c in r.citations
-        ],
+        "citations": [citation_row(c) for c in r.citations],
         "index_version": r.index_version,
         "equipment": state.equipment or "",
         "lang": r.lang,

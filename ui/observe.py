@@ -13,7 +13,7 @@ from chatbot.result import AnswerResult, Citation
 from chatbot.wiring import AppDeps
 
 from .metrics import Metrics
-from .records import Records, answer_row, database_url
+from .records import Records, answer_row, citation_row, database_url
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +58,13 @@ class Observer:
     ) -> int | None:
         """The quote is on screen and the model's part still to come: logged now, so a replica that
         dies before the answer is complete loses nothing the operator read. ``answered`` completes it."""
-        cites = (
-            [{"n": cited.n, "source": cited.source, "page": cited.page, "section": cited.section}]
-            if cited
-            else []
-        )
         return self._write(
             {
                 "session": _session(request),
                 "question": question,
                 "answer": quote,
                 "outcome": "answer",
-                "citations": cites,
+                "citations": [citation_row(cited)] if cited else [],
                 "equipment": equipment or "",
                 "lang": lang or "",
             }

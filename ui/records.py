@@ -314,6 +314,11 @@ def parse_time(text: str) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
+def citation_row(c: Any) -> dict[str, Any]:
+    """A citation as the answer log and the feedback store it."""
+    return {"n": c.n, "source": c.source, "page": c.page, "section": c.section}
+
+
 def answer_row(result: Any, *, session: str, equipment: str | None, model: str) -> dict[str, Any]:
     """The answer-log row of one :class:`chatbot.result.AnswerResult`: what the operator was shown."""
     t = result.timings
@@ -323,9 +328,7 @@ def answer_row(result: Any, *, session: str, equipment: str | None, model: str) 
         "answer": result.answer,
         "outcome": result.outcome,
         "confidence": float(result.confidence),
-        "citations": [
-            {"n": c.n, "source": c.source, "page": c.page, "section": c.section} for c in result.citations
-        ],
+        "citations": [citation_row(c) for c in result.citations],
         "model": model if result.grounding.get("model_asked") else "",
         "llm_error": result.llm_error or "",
         "index_version": result.index_version,
