@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -290,7 +289,6 @@ def main(argv: list[str] | None = None) -> int:
         f"\nRAM MB: index in memory (real corpus: vectors + FAISS + BM25 + chunk texts; synthetic: FAISS only)."
         f" Index type by size: flat below {threshold:,} chunks, HNSW (M=32, efSearch=96) above."
     )
-    _ = statistics
     return 0
 
 

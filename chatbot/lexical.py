@@ -115,9 +115,6 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-_WS = re.compile(r"\s+")
-
-
 class TokenMemo:
     """The tokens of text pieces, each distinct piece tokenized once. A chunk's text is in the chunk
     and the page index, a manual's title and section headings are in many chunks, and a new index

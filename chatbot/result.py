@@ -145,4 +145,4 @@ class Event:
     text: str = ""
     result: AnswerResult | None = None
     retrieval: RetrievalResult | None = None
-    model_next: bool = False  # on 'lead': the model is asked next (a UI may hand that part on)
+    model_next: bool = False  # on 'lead': the model is asked next (the UI logs the quote before that wait)
