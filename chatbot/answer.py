@@ -408,9 +408,14 @@ class Answerer:
 
 def _has_code(query: Query, p: Passage, lexical: Any = None) -> bool:
     """The question names a specific code/identifier (error:24, E-107, $32, HOME_OFFSET) that the passage
-    contains. Codes found in many chunks (a machine's model name such as HP-200) are no evidence."""
+    contains, or the passage holds the code's row of a table that prints bare numbers. Codes found in
+    many chunks (a machine's model name such as HP-200) are no evidence."""
     text = p.chunk.text.lower()
-    return any(code in text and (lexical is None or lexical.is_specific(code)) for code in query.codes)
+    return any(
+        (code in text and (lexical is None or lexical.is_specific(code)))
+        or (lexical is not None and lexical.is_row_of(code, p.row))  # "9 Homing fail" under "Alarm codes"
+        for code in query.codes
+    )
 
 
 def _has_phrase(query: Query, p: Passage) -> bool:

@@ -46,7 +46,7 @@ GRID = {
     "rrf_k": (5, 15, 30, 60),
 }
 # Targets of the outcome thresholds on the tune half (the limits, with a margin)
-MAX_NOT_IN_MANUALS = 0.05  # answerable questions told "not in the manuals" (per QA file: 1 of 33 is 3%)
+MAX_NOT_IN_MANUALS = 0.03  # answerable questions told "not in the manuals" (the limit is 5%; 1 of 33 is 3%)
 MAX_ANSWERED_WRONG = 0.08  # answerable questions answered from a passage on no gold page
 MAX_FOREIGN_ANSWERED = 0.08  # unanswerable / other-manual questions given an answer
 
@@ -120,15 +120,17 @@ def hits(items: Sequence[Item], weights: dict[str, float], k: int) -> dict[str, 
 
 def fit_weights(items: Sequence[Item], base: dict[str, float], k: int) -> dict[str, float]:
     tune = [it for it in items if it.split == "tune" and it.answerable]
-    best: tuple[float, dict[str, float]] | None = None
+    best: tuple[float, float, dict[str, float]] | None = None
     for values in itertools.product(*GRID.values()):
         w = {**base, **dict(zip(GRID, values, strict=True))}
         h = hits(tune, w, k)
         objective = sum(h1 + hk for h1, hk, _ in h.values()) / len(h)
-        if best is None or objective > best[0] + 1e-9:
-            best = (objective, w)
+        # a tie on the tune half is no evidence to move: the weights nearest the current ones win it
+        moved = sum(abs(w[n] - base[n]) / max(GRID[n]) for n in GRID)
+        if best is None or objective > best[0] + 1e-9 or (objective > best[0] - 1e-9 and moved < best[1]):
+            best = (objective, moved, w)
     assert best is not None
-    return best[1]
+    return best[2]
 
 
 def features(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.grammar import ROW_HEAD
+from core.grammar import NUMBER_ROW, ROW_HEAD, families_named, family_key
 
 # a "word" may hold inner punctuation used in codes: error:24, E-107, P9.01, $32, HOME_OFFSET
 _TOKEN = re.compile(r"\$?[\w]+(?:[:\-./][\w]+)*", re.UNICODE)
@@ -150,8 +150,14 @@ class TokenMemo:
 class LexicalIndex:
     """BM25 over chunk texts (bm25s), plus exact matching of quoted phrases."""
 
-    def __init__(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> None:
-        """``tokens``: ``tokenize`` of each text, when the caller has them (TokenMemo)."""
+    def __init__(
+        self,
+        texts: Sequence[str],
+        tokens: Sequence[list[str]] | None = None,
+        headings: Sequence[str] | None = None,
+    ) -> None:
+        """``tokens``: ``tokenize`` of each text, when the caller has them (TokenMemo); ``headings``:
+        each text's title and section (a code table's heading names the family of its bare numbers)."""
         import bm25s
 
         # bm25s sets its own logger to DEBUG on import; keep it as quiet as the rest
@@ -162,8 +168,19 @@ class LexicalIndex:
         # codes that begin a line (a fault table row, a parameter entry): "e-107", "al-01", "$32", "p9.01"
         self._row_heads: dict[str, list[int]] = {}
         for i, t in enumerate(texts):
+            named = ""
+            if headings is not None:
+                # a code in the title or section names the machine or the table ("CV-50 Belt Conveyor"):
+                # lines that begin with it are not the row of that code
+                named = headings[i].lower()
+                t = t[len(headings[i]) :] if t.startswith(headings[i]) else t
             for m in ROW_HEAD.finditer(t):
-                self._row_heads.setdefault(m.group(1).lower(), []).append(i)
+                code = m.group(1).lower()
+                if code not in named:
+                    self._row_heads.setdefault(code, []).append(i)
+            for fam in families_named(headings[i]) if headings is not None else ():
+                for m in NUMBER_ROW.finditer(t):
+                    self._row_heads.setdefault(f"{fam}:{int(m.group(1))}", []).append(i)
         self.n = len(texts)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
         if tokens is None:
@@ -209,12 +226,20 @@ class LexicalIndex:
         """Rows where a code the question names begins a line (the table row that defines it),
         best BM25 for ``query`` first."""
         allowed = None if rows is None else {int(r) for r in rows}
-        hits = list(dict.fromkeys(i for c in codes for i in self._row_heads.get(c, [])))
+        keys = [k for c in codes for k in (c, family_key(c)) if k]
+        hits = list(dict.fromkeys(i for c in keys for i in self._row_heads.get(c, [])))
         hits = [i for i in hits if allowed is None or i in allowed]
         if len(hits) > 1:
             s = self.scores(query)
             hits.sort(key=lambda i: -s[i])
         return hits
+
+    def is_row_of(self, code: str, row: int) -> bool:
+        """Whether text ``row`` begins a line with ``code``'s row (E-107 …, or 9 … under "Alarm codes")."""
+        key = family_key(code)
+        return row in self._row_heads.get(code, ()) or (
+            key is not None and row in self._row_heads.get(key, ())
+        )
 
     def phrase_rows(self, phrases: Sequence[str], query: str, rows: np.ndarray | None = None) -> list[int]:
         """Rows containing a phrase the question quotes verbatim, best BM25 for ``query`` first."""

@@ -207,7 +207,9 @@ def chunk_lexical(chunks: Sequence[Chunk], memo: TokenMemo | None = None) -> Lex
     """BM25 over the chunks' ``lexical_text``, tokenized through ``memo``."""
     memo = memo if memo is not None else TokenMemo()
     return LexicalIndex(
-        [lexical_text(c) for c in chunks], [memo(f"{c.title}\n{c.section}", c.text) for c in chunks]
+        [lexical_text(c) for c in chunks],
+        [memo(f"{c.title}\n{c.section}", c.text) for c in chunks],
+        [f"{c.title}\n{c.section}" for c in chunks],
     )
 
 
@@ -361,6 +363,8 @@ class Retriever:
             order = head + order[s.rerank_top :]
             if timings is not None:
                 timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        if s.one_per_page:
+            order = one_per_page(order, idx.chunks, k)
         cos = dict(ch.cos)
         need = [r for r in order[:k] if r not in cos]
         if need:  # cosine for passages found only lexically (a confidence feature)
@@ -403,6 +407,24 @@ class Retriever:
             passages = _fuse_lists([passages, other], k, self.settings.rrf_k)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return RetrievalResult(query, passages, timings, idx.version, ch.qvec)
+
+
+def one_per_page(order: Sequence[int], chunks: Sequence[Chunk], k: int) -> list[int]:
+    """``order`` with its first ``k`` rows on different pages where it has that many pages: a page's
+    second chunk waits behind the best chunk of every other page. Five passages from three pages show
+    the operator three places; from five pages, five."""
+    seen: set[tuple[str, object]] = set()
+    head: list[int] = []
+    rest: list[int] = []
+    for r in order:
+        c = chunks[r]
+        key = (c.source, c.page_start if c.page_start is not None else c.section)
+        if key in seen or len(head) >= k:
+            rest.append(r)
+        else:
+            seen.add(key)
+            head.append(r)
+    return head + rest
 
 
 def _fuse_lists(lists: Sequence[Sequence[Passage]], k: int, rrf_k: int) -> list[Passage]:

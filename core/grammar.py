@@ -34,6 +34,39 @@ ROW_HEAD = re.compile(rf"^\|?\s*({CODE})\b", re.M)
 """A line that begins a table row or entry with its code ("E-107 …", "$32=0", "| ALARM:8 |")."""
 
 
+# A code table often prints the bare number under a heading that names the family
+# ("Alarm codes" / "9  Homing fail ..."): the question's "ALARM:9" is that row.
+FAMILIES = {
+    "alarm": "alarm",
+    "alarms": "alarm",
+    "alm": "alarm",
+    "al": "alarm",
+    "error": "error",
+    "errors": "error",
+    "err": "error",
+    "fault": "fault",
+    "faults": "fault",
+    "flt": "fault",
+}
+_FAMILY_CODE = re.compile(r"([a-z]+)\s*[-:\s]\s*(\d{1,4})")
+_FAMILY_WORD = re.compile(r"\b(alarms?|errors?|faults?)\b", re.I)
+NUMBER_ROW = re.compile(r"^\|?\s*(\d{1,4})\s*\|?\s+(?=[A-Z])", re.M)
+"""A line that begins a table row with a bare number and then a capitalised cell ("9 Homing fail")."""
+
+
+def family_key(code: str) -> str | None:
+    """ "alarm:9" for ALARM:9, AL-9, alm 9; "error:22" for error:22, ERR-22; None for other codes."""
+    m = _FAMILY_CODE.fullmatch(code.lower())
+    if m is None or m.group(1) not in FAMILIES:
+        return None
+    return f"{FAMILIES[m.group(1)]}:{int(m.group(2))}"
+
+
+def families_named(heading: str) -> set[str]:
+    """The code families a heading names ("Alarm codes" -> {"alarm"})."""
+    return {FAMILIES[m.group(1).lower()] for m in _FAMILY_WORD.finditer(heading)}
+
+
 def codes_in(text: str) -> list[str]:
     """The codes a text names, lower case, in order, without repeats."""
     return list(dict.fromkeys(m.group(0).lower() for m in _CODE_IN_TEXT.finditer(text)))

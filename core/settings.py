@@ -171,6 +171,11 @@ class RetrievalSettings(Section):
     k: int = Field(
         5, ge=1, le=50, description="Passages retrieved per question (shown and given to the LLM)."
     )
+    one_per_page: bool = Field(
+        True,
+        description="The k passages come from k different pages where the candidates hold that many "
+        "(a page's second chunk only after every other page's best one).",
+    )
     candidates: int = Field(50, ge=5, description="Candidates taken from each ranking before fusion.")
     # The fusion constant and weights below are fitted on the tune halves of both dev corpora
     # (python -m chatbot.calibrate --fit-weights; docs/decisions.md "Retrieval and abstention").
@@ -180,9 +185,9 @@ class RetrievalSettings(Section):
     dense_weight: float = Field(
         0.5, ge=0, description="Weight of the dense (embedding) ranking in the fusion."
     )
-    lexical_weight: float = Field(1.5, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
     page_weight: float = Field(
-        0.5, ge=0, description="Weight of the whole-page BM25 ranking (each chunk gets its page's rank)."
+        1.0, ge=0, description="Weight of the whole-page BM25 ranking (each chunk gets its page's rank)."
     )
     phrase_weight: float = Field(
         2.0,

@@ -299,3 +299,49 @@ def test_token_memo_gives_the_joined_texts_tokens_and_tokenizes_only_new_text(
     assert seen == ["Fault M-42: the agitator shear pin is broken."]
     nxt.done()
     assert len(nxt) == 2
+
+
+def test_the_passages_come_from_different_pages(deps) -> None:
+    """Five passages show the operator five places in the manuals, not one page cut in three."""
+    from chatbot.retrieval import one_per_page
+
+    r = deps.retriever.retrieve("How do I change the hydraulic oil of the press?")
+    pages = [(p.chunk.source, p.chunk.page_start or p.chunk.section) for p in r.passages]
+    assert len(pages) == deps.settings.retrieval.k and len(set(pages)) == len(pages), pages
+    chunks = deps.handle.get().index.chunks
+    by_page: dict[tuple[str, object], list[int]] = {}
+    for row, c in enumerate(chunks):
+        by_page.setdefault((c.source, c.page_start), []).append(row)
+    a, b = [rows for rows in by_page.values() if len(rows) >= 2][:2]
+    # a page's second chunk waits behind the best chunk of the other page, and is kept after it
+    assert one_per_page([a[0], a[1], b[0]], chunks, 2) == [a[0], b[0], a[1]]
+    # fewer pages than k: the head is what there is, nothing is dropped
+    assert one_per_page([a[0], a[1]], chunks, 2) == [a[0], a[1]]
+
+
+def test_a_code_table_row_printed_with_its_bare_number_is_the_codes_row() -> None:
+    """ "ALARM:9" is row "9 Homing fail" of a table headed "Alarm codes"; a numbered step or a row
+    of another family's table is not."""
+    from chatbot.lexical import LexicalIndex
+    from core.grammar import family_key
+
+    assert [family_key(c) for c in ("alarm:9", "al-09", "error:22", "err 22", "e-107", "p9.01")] == [
+        "alarm:9",
+        "alarm:9",
+        "error:22",
+        "error:22",
+        None,
+        None,
+    ]
+    texts = [
+        "Alarm codes\n8 Homing fail Pull off travel failed.\n9 Homing fail Could not find limit switch.",
+        "Error codes\n9 Setting disabled Homing is not enabled.",
+        "Homing procedure\n9. Press the homing button.\n9 Homing starts",
+    ]
+    headings = ["Machine manual\nAlarm codes", "Machine manual\nError codes", "Machine manual\nHoming"]
+    lex = LexicalIndex(texts, headings=headings)
+    assert lex.code_rows(["alarm:9"], "homing fail") == [0]
+    assert lex.code_rows(["error:9"], "homing") == [1]
+    assert lex.code_rows(["alarm:11"], "homing") == []
+    assert lex.is_row_of("ALARM:9".lower(), 0) and not lex.is_row_of("alarm:9", 1)
+    assert not lex.is_row_of("alarm:9", 2)  # "9. Press ..." is a step, "9 Homing starts" no code table
