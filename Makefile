@@ -76,7 +76,7 @@ lint: setup  ## ruff + mypy
 bench: setup  ## ingest + query benchmarks vs the naive pipeline (needs ../shared)
 	$(BIN)/python bench/ingest_bench.py --ablations
 	$(BIN)/python bench/query_bench.py
-	$(BIN)/python bench/update_bench.py
+	$(BIN)/python bench/update_bench.py --ann hnsw --graph-scale 1000000
 
 sample-manuals: setup  ## regenerate manuals/ from scripts/make_sample_manuals.py
 	$(BIN)/python scripts/make_sample_manuals.py && $(BIN)/python scripts/make_sample_manuals.py --check

@@ -146,7 +146,8 @@ class IndexHandle:
 
     def _load(self) -> IndexState:
         t0 = time.perf_counter()
-        idx = open_index(self.path, self.expected_model, self.expected_dim)
+        before = self._state.index if self._state is not None else None
+        idx = open_index(self.path, self.expected_model, self.expected_dim, loaded=before)
         memo = TokenMemo(self._memo)  # only text the version before did not hold is tokenized
         state = IndexState(idx, chunk_lexical(idx.chunks, memo), PageIndex(idx.chunks, memo))
         memo.done()

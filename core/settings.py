@@ -67,6 +67,14 @@ class IndexSettings(Section):
     ann_threshold: int = Field(
         200_000, ge=1, description="With ann='auto', chunk count from which an approximate index is built."
     )
+    ann_rebuild_fraction: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="An ingest reuses the previous version's HNSW graph (removed chunks skipped, new ones "
+        "searched exactly beside it) until removed plus new chunks pass this share of the index; then it "
+        "builds a fresh graph. 0 rebuilds every time.",
+    )
 
 
 class IngestSettings(Section):

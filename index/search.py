@@ -15,6 +15,7 @@ import faiss
 import numpy as np
 
 from .errors import IndexCorruptError, IndexMismatchError
+from .segments import ANN_ROWS, CarriedAnn
 from .store import IndexStore
 from .types import Chunk, DocumentRecord, IndexMeta
 
@@ -73,6 +74,8 @@ class LoadedIndex:
     chunks: list[Chunk]
     vectors: np.ndarray
     ann: faiss.Index
+    carried: CarriedAnn | None = None  # a graph carried from an older version, with its exact delta
+    ann_file: tuple[int, int] | None = None  # (device, inode) of the graph file read, when one was
     _rows_by_source: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -100,6 +103,8 @@ class LoadedIndex:
             top = np.argsort(-scores)[:k]
             return [(int(rows[i]), float(scores[i])) for i in top]
         k = min(k, len(self.chunks))
+        if self.carried is not None:
+            return self.carried.search(q, k)
         scores, ids = self.ann.search(q, k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
@@ -109,8 +114,11 @@ def open_index(
     expected_model: str | None = None,
     expected_dim: int | None = None,
     version: str | None = None,
+    loaded: LoadedIndex | None = None,
 ) -> LoadedIndex:
-    """Load the live version (or ``version``), checking it matches the configured model."""
+    """Load the live version (or ``version``), checking it matches the configured model. A graph
+    file that ``loaded`` (the version a replica serves) already read, carried by hard link into the
+    new version, is taken from it instead of being read again (seconds at a million chunks)."""
     store = IndexStore(path)
     # A writer may garbage-collect an old version between reading CURRENT and opening it; retry.
     for attempt in range(3):
@@ -122,6 +130,7 @@ def open_index(
             chunks = store.read_chunks(v)
             vectors = store.read_vectors(v, mmap=False)
             ann_file = store.ann_path(v)
+            ann_rows = store.read_ann_rows(v)
             break
         except IndexCorruptError:
             if version is not None or attempt == 2 or store.current_version() == v:
@@ -130,13 +139,27 @@ def open_index(
         raise IndexCorruptError(
             f"index {path} version {meta.version}: {len(chunks)} chunks but vectors of shape {vectors.shape}"
         )
+    file_id = None
     if ann_file.exists():
-        ann = faiss.read_index(str(ann_file))
+        st = ann_file.stat()
+        file_id = (st.st_dev, st.st_ino)
+        if loaded is not None and loaded.ann_file == file_id:
+            ann = loaded.ann  # the same graph file: searches only read it, so it can be shared
+        else:
+            ann = faiss.read_index(str(ann_file))
         if isinstance(ann, faiss.IndexHNSW):
             ann.hnsw.efSearch = HNSW_EF_SEARCH
     else:
         ann = build_ann(vectors, "flat") if len(vectors) else faiss.IndexFlatIP(meta.dim)
-    return LoadedIndex(Path(path), meta, documents, chunks, vectors, ann)
+    carried = None
+    if ann_file.exists() and ann_rows is not None:
+        if ann.ntotal != len(ann_rows) or ann_rows.max(initial=-1) >= len(vectors):
+            raise IndexCorruptError(
+                f"index {path} version {meta.version}: the carried graph holds {ann.ntotal} vectors but "
+                f"{ANN_ROWS} maps {len(ann_rows)}; re-run ingest with --rebuild"
+            )
+        carried = CarriedAnn(ann, ann_rows, vectors)
+    return LoadedIndex(Path(path), meta, documents, chunks, vectors, ann, carried, file_id)
 
 
 def check_compatible(

@@ -10,7 +10,9 @@
           documents.json    manifest: one record per file (path, sha256, pages, extractors)
           chunks.jsonl      chunk text and citation metadata; line i is vector row i
           vectors.npy       float32 [chunks x dim], L2-normalised
-          ann.faiss         approximate index, only when the index is large
+          ann.faiss         approximate index, only when the index is large (may be a hard link
+                            to the previous version's graph, then with ann_rows.npy: index/segments.py)
+          ann_rows.npy      graph id -> row of this version, -1 for a removed chunk
       staging/<sha>.npz     chunks+vectors of files embedded by a run that has not committed yet
       ocr-cache/<sha>/...   each page read by OCR, written at once (a killed run continues from it)
 
@@ -38,6 +40,7 @@ from typing import IO
 import numpy as np
 
 from .errors import IndexCorruptError, IndexLockedError, IndexMissingError
+from .segments import ANN_ROWS, AnnPlan
 from .types import Chunk, DocumentRecord, IndexMeta
 
 log = logging.getLogger(__name__)
@@ -126,6 +129,16 @@ class IndexStore:
 
     def ann_path(self, version: str | None = None) -> Path:
         return self.version_dir(version) / "ann.faiss"
+
+    def read_ann_rows(self, version: str | None = None) -> np.ndarray | None:
+        """Graph id -> row of a version that carries an older graph (None: its graph is its own)."""
+        path = self.version_dir(version) / ANN_ROWS
+        if not path.exists():
+            return None
+        try:
+            return np.asarray(np.load(path), dtype=np.int64)
+        except ValueError as exc:
+            raise IndexCorruptError(f"{path}: unreadable ({exc}); re-run ingest with --rebuild") from None
 
     # ------------------------------------------------------------------ locking
     @contextlib.contextmanager
@@ -221,10 +234,11 @@ class IndexStore:
         documents: list[DocumentRecord],
         chunks: Iterable[Chunk],
         vectors: np.ndarray,
-        ann_bytes: bytes | None = None,
+        ann: AnnPlan | None = None,
         keep_versions: int = 3,
     ) -> IndexMeta:
-        """Write a complete version aside, then swap it in atomically. Caller holds the lock."""
+        """Write a complete version aside, then swap it in atomically. Caller holds the lock. A carried
+        graph is hard-linked from the previous version (that version's file is never written)."""
         vroot = self.path / VERSIONS
         vroot.mkdir(parents=True, exist_ok=True)
         version = self._next_version_name()
@@ -243,8 +257,16 @@ class IndexStore:
             if n != len(vectors):
                 raise IndexCorruptError(f"internal error: {n} chunks but {len(vectors)} vectors")
             _write_synced(tmp / "vectors.npy", lambda fh: np.save(fh, np.asarray(vectors, dtype=np.float32)))
-            if ann_bytes is not None:
-                _write_synced(tmp / "ann.faiss", lambda fh: fh.write(ann_bytes))
+            if ann is not None and ann.ann_bytes is not None:
+                data = ann.ann_bytes
+                _write_synced(tmp / "ann.faiss", lambda fh: fh.write(data))
+            elif ann is not None and ann.link_from is not None and ann.ann_rows is not None:
+                try:
+                    os.link(ann.link_from, tmp / "ann.faiss")
+                except OSError:  # a file system without hard links: a copy
+                    shutil.copyfile(ann.link_from, tmp / "ann.faiss")
+                rows = ann.ann_rows
+                _write_synced(tmp / ANN_ROWS, lambda fh: np.save(fh, np.asarray(rows, dtype=np.int64)))
             docs_json = json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=1).encode()
             _write_synced(tmp / "documents.json", lambda fh: fh.write(docs_json))
             meta = IndexMeta.from_dict(

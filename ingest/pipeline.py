@@ -18,6 +18,7 @@ This module is the run itself (``run_ingest``); its steps live beside it:
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -46,6 +47,8 @@ from .plan import (
 from .process import EMBED_SLICE, FileProcessor, Processed, VectorCache, count_pages
 from .scan import FileEntry, ScanOptions, Unreadable, hash_files, scan, sha256_file
 from .summary import Failure, NoProgress, Progress, Summary, Timer
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -293,14 +296,14 @@ def _commit_new_version(run: _Run, prev: Previous, plan: Plan, processed: list[P
     """Write the complete new version aside and swap it in; then staging is no longer needed."""
     summary = run.summary
     with run.timer.stage("write"):
-        docs, chunks, vectors = assemble(run.store, prev.version, plan, processed, dim)
+        docs, chunks, vectors, origin = assemble(run.store, prev.version, plan, processed, dim)
     if run.settings.retrieval.multilingual:
         chunks = iter(listed := list(chunks))  # assemble streams them; the side pass reads them first
         _multilingual_vectors(run, listed)  # before the swap: the new version is complete when it goes live
     with run.timer.stage("write"):
         summary.chunks_total = len(vectors)
         summary.documents_total = len(docs)
-        ann_kind, ann_bytes = ann_for(vectors, run.settings.index)
+        ann = ann_for(vectors, run.settings.index, run.store, prev.version, origin)
         meta = run.store.write_version(
             {
                 "embedding_backend": run.identity.backend,
@@ -309,15 +312,18 @@ def _commit_new_version(run: _Run, prev: Previous, plan: Plan, processed: list[P
                 "normalized": True,
                 "metric": "cosine",
                 "chunker": run.identity.chunker,
-                "ann": ann_kind,
+                "ann": ann.kind,
             },
             docs,
             chunks,
             vectors,
-            ann_bytes=ann_bytes,
+            ann=ann,
             keep_versions=run.settings.index.keep_versions,
         )
         run.store.clear_staging()
+    if ann.kind != "flat":
+        summary.ann = f"{ann.kind} {'carried' if ann.carried else 'built'} ({ann.reason})"
+        log.info("approximate index %s", summary.ann)
     summary.version = meta.version
     summary.committed = True
     if run.settings.retrieval.multilingual:

@@ -50,6 +50,7 @@ class Summary:
     chunks_reused: int = 0
     multilingual_embedded: int = 0  # cross-lingual side vectors computed (retrieval.multilingual)
     documents_total: int = 0
+    ann: str = ""  # the approximate index of the new version: built, or carried from the previous one
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +80,7 @@ class Summary:
             "chunks_reused": self.chunks_reused,
             "multilingual_embedded": self.multilingual_embedded,
             "documents_total": self.documents_total,
+            "ann": self.ann,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
