@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from core.grammar import ROW_HEAD, codes_in, starts_row_of, starts_safety_note
+from core.grammar import ROW_HEAD, codes_in, starts_family_row, starts_row_of, starts_safety_note
 from core.units import Unit, procedure_span, step_number, units_of
 from index.types import Chunk
 
@@ -107,6 +107,7 @@ def choose_quote(
             1.0
             if any(units[j].code and units[j].code in codes for j in range(a, b))
             or any(starts_row_of(c, texts[k].lower()) for c in codes)
+            or any(starts_family_row(c, texts[k], chunk.section) for c in codes)
             else 0.0
             for k, (a, b) in enumerate(cand)
         ]

@@ -67,6 +67,17 @@ def families_named(heading: str) -> set[str]:
     return {FAMILIES[m.group(1).lower()] for m in _FAMILY_WORD.finditer(heading)}
 
 
+def starts_family_row(code: str, line: str, heading: str) -> bool:
+    """Does ``line`` begin ``code``'s row in a table that prints bare numbers under a heading naming
+    the family ("9 Homing fail ..." under "Alarm codes" for ALARM:9)?"""
+    key = family_key(code)
+    if key is None:
+        return False
+    family, number = key.split(":")
+    m = NUMBER_ROW.match(line)
+    return m is not None and int(m.group(1)) == int(number) and family in families_named(heading)
+
+
 def codes_in(text: str) -> list[str]:
     """The codes a text names, lower case, in order, without repeats."""
     return list(dict.fromkeys(m.group(0).lower() for m in _CODE_IN_TEXT.finditer(text)))

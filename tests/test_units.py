@@ -106,6 +106,24 @@ def test_the_quote_without_models_is_lexical_and_never_starts_inside_a_row() -> 
     assert q.text.startswith("E-107 Main pump motor overload") and "15 minutes" in q.text
 
 
+def test_a_bare_number_row_under_alarm_codes_is_the_quote_for_alarm_n() -> None:
+    text = (
+        "8 Homing fail Pull off travel failed to clear limit switch. Try increasing pull-off setting.\n"
+        "9 Homing fail Could not find limit switch within search distances. Try increasing max\n"
+        "travel, decreasing pull-off distance, or check wiring.\n"
+        "10 Homing fail Second dual axis limit switch failed to trigger."
+    )
+    c = Chunk("codes.pdf", "Grbl codes", 1, 1, "1", "Alarm codes", text, "pdfium", "0" * 64, 0)
+    q = choose_quote("Grbl threw ALARM:9 during homing, what should I check?", c)
+    assert q.text.startswith("9 Homing fail Could not find") and "check wiring" in q.text, q.text
+    assert "Second dual axis" not in q.text
+    from core.grammar import starts_family_row
+
+    assert starts_family_row("alarm:9", "9 Homing fail Could not find", "Alarm codes")
+    assert not starts_family_row("alarm:9", "9 Homing fail Could not find", "Error codes")  # another table
+    assert not starts_family_row("alarm:9", "9. Press the homing button", "Alarm codes")  # a step
+
+
 def test_measures_read_units_of_measure() -> None:
     assert measures("tighten to 40 N·m") == {("40", "N·m")}
     assert measures("every 500 operating hours") == {("500", "h")}
