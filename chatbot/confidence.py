@@ -35,6 +35,7 @@ import numpy as np
 from core.language import passage_language
 
 from .lexical import LexicalIndex, tokenize
+from .lexical_segments import SegmentedLexical
 from .query import Query
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ def _coverage(query_tokens: dict[str, float], passage: str) -> float:
     return sum(w for t, w in query_tokens.items() if t in have) / total if total else 0.0
 
 
-def evidence(query: Query, passages: Sequence[Any], lexical: LexicalIndex, exact: bool) -> Evidence:
+def evidence(
+    query: Query, passages: Sequence[Any], lexical: LexicalIndex | SegmentedLexical, exact: bool
+) -> Evidence:
     """Features of a retrieval result (``passages``: the fused top, best first; ``exact``: the top
     passage holds a specific code the question names, or a phrase it quotes, verbatim)."""
     toks = dict.fromkeys(tokenize(query.search_text))

@@ -139,8 +139,11 @@ class TokenMemo:
                 out.extend(t.split(" "))
         return out
 
-    def done(self) -> None:
-        """Forget the previous version's pieces that this one no longer holds."""
+    def done(self, keep_previous: bool = False) -> None:
+        """Forget the previous version's pieces that this one did not ask for; with ``keep_previous``
+        (only the new rows were tokenized, the rest was carried) keep them for the next version."""
+        if keep_previous:
+            self._map.update((k, v) for k, v in self._old.items() if k not in self._map)
         self._old = {}
 
     def __len__(self) -> int:
@@ -199,6 +202,19 @@ class LexicalIndex:
         """Whether a (tokenized) term occurs anywhere in the index."""
         return token in self._df
 
+    def doc_freq(self, token: str) -> int:
+        """How many texts hold a (tokenized) term."""
+        return self._df.get(token, 0)
+
+    def term_scores(self, token: str) -> np.ndarray:
+        """BM25 of one known term for every text."""
+        return np.asarray(self._bm25.get_scores([token]), dtype=np.float32)
+
+    def count_containing(self, needle: str, rows: np.ndarray | None = None) -> int:
+        """How many texts (of ``rows``) contain ``needle`` (lower case, whitespace runs as one space)."""
+        flat = self._flat if rows is None else [self._flat[i] for i in rows.tolist()]
+        return sum(1 for t in flat if needle in t)
+
     def idf(self, token: str) -> float:
         """Inverse document frequency of a tokenized term (an unknown term weighs most)."""
         import math
@@ -218,7 +234,7 @@ class LexicalIndex:
         naming it is evidence of relevance; a machine's model name found everywhere is not."""
         n = self._df_cache.get(code)
         if n is None:
-            n = sum(1 for t in self._flat if code in t)
+            n = self.count_containing(code)
             self._df_cache[code] = n
         return n <= max(8, 0.02 * self.n) and n <= max(1, 0.25 * self.n)  # one chunk of a tiny index counts
 
@@ -266,14 +282,18 @@ class LexicalIndex:
         return hits
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
-        s = self.scores(query)
-        if not len(s):
-            return []
-        if rows is not None:
-            masked = np.full_like(s, -1.0)
-            masked[rows] = s[rows]
-            s = masked
-        k = min(k, len(s))
-        top = np.argpartition(-s, k - 1)[:k]
-        top = top[np.argsort(-s[top])]
-        return [(int(i), float(s[i])) for i in top if s[i] > 0]
+        return top_k(self.scores(query), k, rows)
+
+
+def top_k(s: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """The best ``k`` (row, score) with a positive score, among ``rows`` when given."""
+    if not len(s) or k <= 0:
+        return []
+    if rows is not None:
+        masked = np.full_like(s, -1.0)
+        masked[rows] = s[rows]
+        s = masked
+    k = min(k, len(s))
+    top = np.argpartition(-s, k - 1)[:k]
+    top = top[np.argsort(-s[top])]
+    return [(int(i), float(s[i])) for i in top if s[i] > 0]

@@ -26,6 +26,7 @@ from index.types import Chunk
 
 from .equipment import sources_for
 from .lexical import LexicalIndex, TokenMemo, tokenize
+from .lexical_segments import SegmentedLexical, carry_lexical
 from .query import Query
 
 log = logging.getLogger(__name__)
@@ -79,37 +80,58 @@ class IndexState:
     """One index version with everything derived from it for retrieval."""
 
     index: LoadedIndex
-    lexical: LexicalIndex
+    lexical: LexicalIndex | SegmentedLexical
     pages: PageIndex
+    keys: list[tuple[str, str]] = field(default_factory=list)  # (source, chunk id) of each row
     ml_vectors: np.ndarray | None = None  # cross-lingual vectors (same rows), when built
     ml_usable: np.ndarray | None = None  # rows the cross-lingual channel may return (index.multilingual)
 
 
 class PageIndex:
-    """BM25 over whole pages (the chunks of one page joined; a non-paged file's section counts
-    as a page). A question's words are often spread over a page that no single chunk holds;
-    the page's rank is given to each chunk on it, and the chunk channels pick among them."""
+    """BM25 over whole pages (the chunks of one page joined; a non-paged file's section counts as a
+    page). A question's words are often spread over a page that no single chunk holds; the page's
+    rank is given to each chunk on it, and the chunk channels pick among them. ``previous``: the
+    page index of the version before, carried where its pages are unchanged (lexical_segments)."""
 
-    def __init__(self, chunks: Sequence[Chunk], memo: TokenMemo | None = None) -> None:
-        memo = memo if memo is not None else TokenMemo()
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        memo: TokenMemo | None = None,
+        previous: PageIndex | None = None,
+        max_fraction: float = 0.0,
+    ) -> None:
+        tok = memo if memo is not None else TokenMemo()
         unit_of: dict[tuple[str, object], int] = {}
-        texts: list[list[str]] = []
-        tokens: list[list[str]] = []
+        self.unit_rows: list[list[int]] = []
+        self.keys: list[tuple[str, object, str]] = []  # (source, page, content sha) of each page
         self.row_unit = np.zeros(len(chunks), dtype=np.int64)
         for row, c in enumerate(chunks):
-            key = (c.source, c.page_start if c.page_start is not None else c.section)
-            u = unit_of.get(key)
+            page = c.page_start if c.page_start is not None else c.section
+            u = unit_of.get((c.source, page))
             if u is None:
-                u = unit_of[key] = len(texts)
-                texts.append([f"{c.title}\n{c.section}"])
-                tokens.append(memo(texts[u][0]))
-            texts[u].append(c.text)
-            tokens[u] += memo(c.text)
+                u = unit_of[(c.source, page)] = len(self.unit_rows)
+                self.unit_rows.append([])
+                self.keys.append((c.source, page, c.doc_sha))
+            self.unit_rows[u].append(row)
             self.row_unit[row] = u
-        self.unit_rows: list[list[int]] = [[] for _ in texts]
-        for row, unit in enumerate(self.row_unit.tolist()):
-            self.unit_rows[unit].append(row)
-        self.lexical = LexicalIndex(["\n".join(t) for t in texts], tokens)
+
+        def build(units: Sequence[int]) -> LexicalIndex:
+            texts: list[str] = []
+            tokens: list[list[str]] = []
+            for u in units:
+                first = chunks[self.unit_rows[u][0]]
+                parts = [f"{first.title}\n{first.section}"] + [chunks[r].text for r in self.unit_rows[u]]
+                texts.append("\n".join(parts))
+                tokens.append(tok(*parts))
+            return LexicalIndex(texts, tokens)
+
+        self.lexical: LexicalIndex | SegmentedLexical = carry_lexical(
+            previous.lexical if previous is not None else None,
+            previous.keys if previous is not None else None,
+            self.keys,
+            build,
+            max_fraction,
+        )
 
     def ranks(self, query: str, n: int, rows: np.ndarray | None) -> dict[int, int]:
         """Chunk row -> the rank of its page among the best ``n`` pages."""
@@ -133,11 +155,13 @@ class IndexHandle:
         expected_dim: int | None,
         check_seconds: float = 2.0,
         on_load: Callable[[IndexState], None] | None = None,
+        carry_fraction: float = 0.1,
     ) -> None:
         self.path = Path(path)
         self.expected_model, self.expected_dim = expected_model, expected_dim
         self.check_seconds = check_seconds
         self.on_load = on_load
+        self.carry_fraction = carry_fraction  # BM25 carried until this share of the rows changed
         self._lock = threading.Lock()
         self._state: IndexState | None = None
         self._memo: TokenMemo | None = None  # the tokens of the loaded version's text
@@ -149,8 +173,22 @@ class IndexHandle:
         before = self._state.index if self._state is not None else None
         idx = open_index(self.path, self.expected_model, self.expected_dim, loaded=before)
         memo = TokenMemo(self._memo)  # only text the version before did not hold is tokenized
-        state = IndexState(idx, chunk_lexical(idx.chunks, memo), PageIndex(idx.chunks, memo))
-        memo.done()
+        # BM25 of the version before is carried where its rows are unchanged (lexical_segments)
+        prev = self._state
+        if prev is not None and prev.index.meta.chunker != idx.meta.chunker:
+            prev = None  # the same file cut differently: nothing to carry
+        keys = [(c.source, c.chunk_id) for c in idx.chunks]
+        lexical = carry_lexical(
+            prev.lexical if prev is not None else None,
+            prev.keys if prev is not None else None,
+            keys,
+            lambda rows: chunk_lexical([idx.chunks[r] for r in rows], memo),
+            self.carry_fraction,
+        )
+        pages = PageIndex(idx.chunks, memo, prev.pages if prev is not None else None, self.carry_fraction)
+        state = IndexState(idx, lexical, pages, keys=keys)
+        carried = isinstance(lexical, SegmentedLexical) or isinstance(pages.lexical, SegmentedLexical)
+        memo.done(keep_previous=carried)
         self._memo = memo
         if self.on_load is not None:
             self.on_load(state)
@@ -159,6 +197,7 @@ class IndexHandle:
             extra={
                 "version": idx.version,
                 "chunks": len(idx.chunks),
+                "lexical": "carried" if isinstance(lexical, SegmentedLexical) else "built",
                 "seconds": round(time.perf_counter() - t0, 3),
             },
         )

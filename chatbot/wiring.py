@@ -97,6 +97,7 @@ def build_app(
         expected_model=embedder.name,
         expected_dim=embedder.dim,
         check_seconds=settings.retrieval.reload_seconds,
+        carry_fraction=settings.index.lexical_rebuild_fraction,
         on_load=(lambda state: _attach_multilingual(state, ml)) if ml is not None else None,
     )
     handle.get()  # fail early (missing or mismatched index) with a clear message

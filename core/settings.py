@@ -75,6 +75,14 @@ class IndexSettings(Section):
         "searched exactly beside it) until removed plus new chunks pass this share of the index; then it "
         "builds a fresh graph. 0 rebuilds every time.",
     )
+    lexical_rebuild_fraction: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="A running replica that picks up a new version keeps the BM25 of the version before and "
+        "indexes only the new chunks beside it, until this share of the rows has changed; then it builds BM25 "
+        "over everything again. 0 rebuilds every time.",
+    )
 
 
 class IngestSettings(Section):
