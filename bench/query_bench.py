@@ -122,7 +122,8 @@ def hybrid_scaled(index: Path, n: int, repeat: int, threshold: int) -> list[dict
 
     from chatbot.lexical import TokenMemo
     from chatbot.qa import load_qa
-    from chatbot.retrieval import IndexState, PageIndex, Retriever, chunk_lexical
+    from chatbot.retrieval import IndexState, Retriever
+    from chatbot.text_indexes import PageIndex, chunk_lexical
     from core.settings import load_settings
     from index.embeddings import load_embedder, spec_from_settings
     from index.search import build_ann, choose_ann, open_index

@@ -236,7 +236,7 @@ class LexicalIndex:
         if n is None:
             n = self.count_containing(code)
             self._df_cache[code] = n
-        return n <= max(8, 0.02 * self.n) and n <= max(1, 0.25 * self.n)  # one chunk of a tiny index counts
+        return specific(n, self.n)
 
     def code_rows(self, codes: Sequence[str], query: str, rows: np.ndarray | None = None) -> list[int]:
         """Rows where a code the question names begins a line (the table row that defines it),
@@ -283,6 +283,12 @@ class LexicalIndex:
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
         return top_k(self.scores(query), k, rows)
+
+
+def specific(found_in: int, total: int) -> bool:
+    """A code found in at most 8 texts or 2% of them, and never a quarter of the index (one text of a
+    tiny index counts): naming it is evidence; a model name found everywhere is not."""
+    return found_in <= max(8, 0.02 * total) and found_in <= max(1, 0.25 * total)
 
 
 def top_k(s: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:

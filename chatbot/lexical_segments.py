@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
-from .lexical import LexicalIndex, tokenize, top_k
+from .lexical import LexicalIndex, specific, tokenize, top_k
 
 
 def _bm25_idf(n: int, df: int) -> float:
@@ -51,21 +51,18 @@ class SegmentedLexical:
     def known(self, token: str) -> bool:
         return self.base.known(token) or self.delta.known(token)
 
-    def _df(self, token: str) -> int:
-        return self.base.doc_freq(token) + self.delta.doc_freq(token)
-
     def doc_freq(self, token: str) -> int:
-        return self._df(token)
+        return self.base.doc_freq(token) + self.delta.doc_freq(token)  # removed rows still counted
 
     def idf(self, token: str) -> float:
-        return math.log(1.0 + (self.n + 1) / (self._df(token) + 0.5))
+        return math.log(1.0 + (self.n + 1) / (self.doc_freq(token) + 0.5))
 
     def is_specific(self, code: str) -> bool:
         n = self._df_cache.get(code)
         if n is None:
             n = self.base.count_containing(code, self._src) + self.delta.count_containing(code)
             self._df_cache[code] = n
-        return n <= max(8, 0.02 * self.n) and n <= max(1, 0.25 * self.n)
+        return specific(n, self.n)
 
     # -- scores
     def scores(self, query: str) -> np.ndarray:

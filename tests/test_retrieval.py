@@ -273,7 +273,7 @@ def test_token_memo_gives_the_joined_texts_tokens_and_tokenizes_only_new_text(
 ) -> None:
     from chatbot import lexical
     from chatbot.lexical import TokenMemo
-    from chatbot.retrieval import lexical_text
+    from chatbot.text_indexes import lexical_text
     from index.search import open_index
 
     chunks = open_index(sample_index, None, None).chunks
