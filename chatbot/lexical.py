@@ -173,9 +173,9 @@ class LexicalIndex:
         for i, t in enumerate(texts):
             named = ""
             if headings is not None:
-                # a code in the title or section names the machine or the table ("CV-50 Belt Conveyor"):
-                # lines that begin with it are not the row of that code
-                named = headings[i].lower()
+                # a code in the document's title names the machine ("CV-50 Belt Conveyor"): lines that
+                # begin with it are not the row of that code (a section "Resetting E-104" is about it)
+                named = headings[i].split("\n", 1)[0].lower()
                 t = t[len(headings[i]) :] if t.startswith(headings[i]) else t
             for m in ROW_HEAD.finditer(t):
                 code = m.group(1).lower()
