@@ -129,15 +129,27 @@ def choose_quote(
             )
     else:
         quoted, kind = _whole(units, a, b, text, question, next_chunk)
-    # the heading right above says what the lines are about ("$C - Check gcode mode")
-    if a > 0 and units[a - 1].kind == "heading" and kind != "procedure":
-        head = _flat(units[a - 1].text(text))
-        if (
-            any(w > 0 and t in set(tokenize(head)) for t, w in terms.items())
-            and len(head) + len(quoted) < MAX_QUOTE * 2
-        ):
-            quoted = f"{head}\n{quoted}"
+    # the heading prose stands under says what it is about ("$11 - Junction deviation, mm"): quoted with
+    # it when it shares a term with the question or names a code (the setting asked for); a row, step
+    # or note only takes the heading right above it
+    head = _heading_above(units, a, text, chunk.section)
+    about = bool(head) and (
+        any(w > 0 and t in set(tokenize(head)) for t, w in terms.items()) or codes_in(head)
+    )
+    prose = kind in ("paragraph", "lines", "item")  # a row, step or note carries its own code or label
+    right_above = a > 0 and units[a - 1].kind == "heading"
+    fits = head not in quoted and len(head) + len(quoted) < MAX_QUOTE * 2
+    if about and fits and kind != "procedure" and (prose or right_above):
+        quoted = f"{head}\n{quoted}"
     return Quote(quoted, kind, float(score[k]))
+
+
+def _heading_above(units: Sequence[Unit], a: int, text: str, section: str) -> str:
+    """The nearest heading above unit ``a`` in the chunk, or the chunk's own section title."""
+    for j in range(a - 1, -1, -1):
+        if units[j].kind == "heading":
+            return _flat(units[j].text(text))
+    return section.split(" > ")[-1].strip()
 
 
 _SENTENCE = re.compile(r"[^.!?。！？]+(?:[.!?。！？]+[\"')\]”]*|$)")
