@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +114,6 @@ def test_a_damaged_row_map_is_a_clear_error_and_the_index_is_not_served_wrong(
     settings = _hnsw(make_settings(tmp_path), 0.9)
     store = IndexStore(settings.index.path)
     run_ingest([manuals_copy], settings)
-    shutil.copy(manuals_copy / "Lubrication_Notes.txt", manuals_copy / "Lubrication_Notes_2.txt")
     (manuals_copy / "Lubrication_Notes_2.txt").write_text("Oil the chain of the CV-50 weekly.\n")
     run_ingest([manuals_copy], settings)
     path = store.version_dir() / ANN_ROWS
