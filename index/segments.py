@@ -15,14 +15,11 @@ ingest builds a fresh graph over all rows (the compaction) and the version has n
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 ANN_ROWS = "ann_rows.npy"
 
@@ -55,9 +52,7 @@ def carry(prev_ann_rows: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, in
     live = prev_ann_rows >= 0
     rows = np.full(len(prev_ann_rows), -1, dtype=np.int64)
     rows[live] = prev_to_new[prev_ann_rows[live]]
-    in_graph = np.zeros(len(origin), dtype=bool)
-    in_graph[rows[rows >= 0]] = True
-    return rows, int((rows < 0).sum()), int((~in_graph).sum())
+    return rows, int((rows < 0).sum()), len(delta_rows(rows, len(origin)))
 
 
 def delta_rows(ann_rows: np.ndarray, n_rows: int) -> np.ndarray:
