@@ -81,7 +81,9 @@ def evidence(
     toks = dict.fromkeys(tokenize(query.search_text))
     weights = {t: lexical.idf(t) for t in toks}
     unknown = sum(1 for t in toks if not lexical.known(t)) / len(toks) if toks else 1.0
-    top = list(passages[:3])
+    # A table-of-contents entry points at the manual's text; whether the manual covers the
+    # question is judged on that text (a where-question's contents entry adds no evidence).
+    top = [p for p in passages if p.chunk.role != "contents"][:3]
     covs = [_coverage(weights, f"{p.chunk.section}\n{p.chunk.text}") for p in top]
     first = top[0] if top else None
     ranks = first.ranks if first is not None else {}

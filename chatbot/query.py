@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from core import language as langmod
-from core.grammar import codes_in
+from core.grammar import asks_where, codes_in
 
 _QUOTED = re.compile(
     r"[\"“”„«»「」『』]([^\"“”„«»「」『』]{3,120})[\"“”„«»「」『』]|(?<!\w)'([^']{3,120})'(?!\w)"
@@ -157,6 +157,7 @@ class Query:
     equipment: str | None = None  # the machine tag the question is limited to
     english: str = ""  # an English rendering (a served model translates non-English questions)
     in_context: str = ""  # a short stand-alone question with the conversation's context (searched too)
+    where: bool = False  # asks where something is in the manual: the table of contents answers it
 
     @classmethod
     def parse(
@@ -178,6 +179,7 @@ class Query:
             phrases=tuple(quoted_phrases(standalone)),
             equipment=equipment,
             in_context=alternative,
+            where=asks_where(standalone),
         )
 
     @property

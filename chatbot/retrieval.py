@@ -86,6 +86,9 @@ class IndexState:
     keys: list[tuple[str, str]] = field(default_factory=list)  # (source, chunk id) of each row
     ml_vectors: np.ndarray | None = None  # cross-lingual vectors (same rows), when built
     ml_usable: np.ndarray | None = None  # rows the cross-lingual channel may return (index.multilingual)
+    contents: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )  # table-of-contents rows
 
 
 class IndexHandle:
@@ -129,7 +132,8 @@ class IndexHandle:
             self.carry_fraction,
         )
         pages = PageIndex(idx.chunks, memo, prev.pages if prev is not None else None, self.carry_fraction)
-        state = IndexState(idx, lexical, pages, keys=keys)
+        contents = np.asarray([r for r, c in enumerate(idx.chunks) if c.role == "contents"], dtype=np.int64)
+        state = IndexState(idx, lexical, pages, keys=keys, contents=contents)
         carried = isinstance(lexical, SegmentedLexical) or isinstance(pages.lexical, SegmentedLexical)
         memo.done(keep_previous=carried)
         self._memo = memo
@@ -272,6 +276,7 @@ class Retriever:
             "multilingual": s.multilingual_weight if self.ml_embedder is not None else 0.0,  # channel off: 0
             "phrase": s.phrase_weight,
             "code_row": s.code_row_weight,
+            "contents": s.contents_weight,
             "rrf_k": s.rrf_k,  # not a channel: the fusion constant, fitted with the weights
         }
 
@@ -306,6 +311,14 @@ class Retriever:
             top = np.argsort(-sc)[:n]
             rankings["multilingual"] = ranked([int(base[i]) for i in top])
             timings["multilingual_ms"] = (time.perf_counter() - t) * 1000
+        if len(state.contents):
+            toc = state.contents if rows is None else np.intersect1d(state.contents, rows)
+            if query.where and len(toc):  # "which page covers …?": the table of contents answers
+                rankings["contents"] = ranked([r for r, _ in state.lexical.search(text, n, toc)])
+            elif not query.where:  # any other question: contents entries are no answer
+                out = set(toc.tolist())
+                rankings = {nm: _without(m, out) for nm, m in rankings.items()}
+                dense = [(r, c) for r, c in dense if r not in out]
         return Channels(rankings, {r: c for r, c in dense}, qvec, timings)
 
     def fuse(
@@ -376,6 +389,14 @@ class Retriever:
             passages = _fuse_lists([passages, other], k, self.settings.rrf_k)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return RetrievalResult(query, passages, timings, idx.version, ch.qvec)
+
+
+def _without(ranks: dict[int, int], rows: set[int]) -> dict[int, int]:
+    """A ranking without ``rows``, the ranks closed up (rows sharing a rank, as on one page, keep
+    sharing it)."""
+    kept = {r: k for r, k in ranks.items() if r not in rows}
+    closed = {k: i for i, k in enumerate(sorted(set(kept.values())), 1)}
+    return {r: closed[k] for r, k in kept.items()}
 
 
 def one_per_page(order: Sequence[int], chunks: Sequence[Chunk], k: int) -> list[int]:

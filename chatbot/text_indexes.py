@@ -46,7 +46,9 @@ class PageIndex:
         self.keys: list[tuple[str, object, str]] = []  # (source, page, content sha) of each page
         self.row_unit = np.zeros(len(chunks), dtype=np.int64)
         for row, c in enumerate(chunks):
-            page = c.page_start if c.page_start is not None else c.section
+            page: object = c.page_start if c.page_start is not None else c.section
+            if c.role:  # table-of-contents entries are a unit apart: their words are not the page's
+                page = f"{c.role}:{page}"
             u = unit_of.get((c.source, page))
             if u is None:
                 u = unit_of[(c.source, page)] = len(self.unit_rows)

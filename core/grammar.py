@@ -7,6 +7,9 @@ that defines it) and answers (quotes that follow a code's row, safety notes show
 ``ALARM:9``, ``AL-05``, ``$32``, ``P9.01``, ``G53``, ``HOME_OFFSET``. Matching is
 case-insensitive and codes are compared in lower case.
 
+**Where-questions**: a question that asks where something is in the manual ("which page covers
+cleaning?", "In welchem Kapitel …", "哪一页"): its table of contents answers it.
+
 **Safety notes**: the signal words of ANSI Z535 / ISO 3864 style notes and their usual
 German, French, Spanish, Italian, Portuguese and Chinese forms, each mapped to one canonical
 level: DANGER, WARNING, CAUTION, NOTICE (property damage), NOTE, IMPORTANT. A label counts at
@@ -221,3 +224,22 @@ def safety_notes(text: str, levels: tuple[str, ...] = HAZARDS) -> list[tuple[str
         if level in levels:
             notes.append((level, " ".join(note)))
     return notes
+
+
+# ------------------------------------------------------------------------ where-questions
+_WHERE = re.compile(
+    r"\b(?:which|what)\s+(?:pages?|sections?|chapters?|appendix|appendices|part of the (?:manual|document|guide))\b"
+    r"|\bpage numbers?\b|\b(?:on|in)\s+pages?\s+\d+|\bwhere in the (?:manual|document|guide|handbook)\b|\btable of contents\b"
+    r"|\b(?:welche[rnms]?)\s+(?:seiten?|kapitel|abschnitt)\b|\bseitenzahl\b|\binhaltsverzeichnis\b"
+    r"|\b(?:qu[ée]|cu[aá]l(?:es)?)\s+(?:p[aá]ginas?|secci[oó]n|cap[ií]tulo|apartado)\b"
+    r"|\bquel(?:le)?s?\s+(?:pages?|section|chapitre|annexe)\b|\btable des mati[eè]res\b"
+    r"|\b(?:quale|quali|che)\s+(?:pagin[ae]|sezion[ei]|capitol[oi])\b"
+    r"|\b(?:qual|quais|que)\s+(?:p[aá]ginas?|se[cç][aã]o|cap[ií]tulo)\b|\bsum[aá]rio\b"
+    r"|哪一?页|第几页|页码|哪个?章节|哪一?章|哪一?节|目录",
+    re.I,
+)
+
+
+def asks_where(text: str) -> bool:
+    """Whether a question asks where something is in the manual (a page, section, chapter)."""
+    return _WHERE.search(text) is not None

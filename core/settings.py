@@ -216,6 +216,13 @@ class RetrievalSettings(Section):
         description="Weight of the ranking of rows that begin with a code the question names (E-107): a "
         "tie-breaker that puts a fault table's own row first.",
     )
+    contents_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Weight of the table-of-contents ranking, used only for a question that asks where "
+        "something is in the manual (which page, section, chapter); other questions never get "
+        "contents entries.",
+    )
     multilingual_weight: float = Field(
         1.0, ge=0, description="Weight of the cross-lingual dense ranking (non-English questions only)."
     )

@@ -35,6 +35,9 @@ class Chunk:
     # kind one of heading/row/step/item/safety/paragraph, the span in ``text``. Empty in an index
     # built before units were stored: ``core.units.units_of`` finds them from the text then.
     units: tuple[tuple[str, int, int, str], ...] = ()
+    # "contents": table-of-contents entries ("B.8 Rack Mount Warnings … 96"), searched only for a
+    # question that asks where something is in the manual; "" for the manual's own text.
+    role: str = ""
 
     @property
     def chunk_id(self) -> str:

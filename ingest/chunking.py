@@ -28,9 +28,10 @@ from index.types import Chunk, short_title
 
 from .extract import Extracted, Heading, Page
 
-CHUNKER_VERSION = (
-    "c4"  # c3: record starts from core.grammar; c4: units stored with each chunk (core/units.py)
-)
+# c3: record starts from core.grammar; c4: units stored with each chunk (core/units.py);
+# c5: table-of-contents entries kept as chunks of their own (role "contents")
+CHUNKER_VERSION = "c5"
+CONTENTS_SECTION = "Contents"
 CountTokens = Callable[[Sequence[str]], list[int]]
 
 _RECORD_START = re.compile(
@@ -171,6 +172,50 @@ def _group_units(lines: list[str]) -> list[tuple[str, bool]]:
     return [("\n".join(ls), rec) for ls, rec in units]
 
 
+def _contents_chunks(
+    out: list[Chunk],
+    doc: Extracted,
+    page: Page,
+    source: str,
+    doc_sha: str,
+    count_tokens: CountTokens,
+    chunk_tokens: int,
+) -> None:
+    """The page's table-of-contents entries, whole lines packed into chunks of their own (role
+    "contents"): kept out of ordinary answers, found when a question asks where something is."""
+    budget = max(
+        48, chunk_tokens - count_tokens([embedding_text(_probe(doc.title, CONTENTS_SECTION))])[0] - 2
+    )
+    lines = page.contents
+    sizes = count_tokens(lines)
+    packs: list[list[str]] = [[]]
+    used = 0
+    for line, n in zip(lines, sizes, strict=True):
+        if packs[-1] and used + n + 1 > budget:
+            packs.append([])
+            used = 0
+        packs[-1].append(line)
+        used += n + 1
+    for pack in packs:
+        text = "\n".join(pack)
+        out.append(
+            Chunk(
+                source=source,
+                title=doc.title,
+                page_start=page.number,
+                page_end=page.number,
+                page_label=page.label,
+                section=CONTENTS_SECTION,
+                text=text,
+                extractor=page.extractor,
+                doc_sha=doc_sha,
+                ordinal=len(out),
+                units=tuple((u.kind, u.start, u.end, u.code) for u in find_units(text, CONTENTS_SECTION)),
+                role="contents",
+            )
+        )
+
+
 def _split_large(text: str, budget: int, overlap: int, count: CountTokens) -> list[str]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -216,6 +261,8 @@ def chunk_document(
             h = pending_outline[oi]
             set_heading(h.level - matcher.base_level + 1, h.title)
             oi += 1
+        if page.contents:
+            _contents_chunks(out, doc, page, source, doc_sha, count_tokens, chunk_tokens)
         if not page.text.strip():
             continue
         # Split the page into sections at headings, then each section into units.

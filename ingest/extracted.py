@@ -16,6 +16,9 @@ class Page:
     text: str
     extractor: str
     label: str | None = None
+    # Table-of-contents entries found on the page ("B.8 Rack Mount Warnings … 96"), kept apart
+    # from its text: they answer "which page covers …?" and nothing else (ingest.pdf).
+    contents: list[str] = field(default_factory=list)
 
 
 @dataclass

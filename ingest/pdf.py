@@ -76,7 +76,10 @@ _DIGITS = re.compile(r"\d+")
 _ROMAN_END = re.compile(r"\s[ivxlcdm]{1,6}$")
 _PAGE_NO = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,5})?$", re.I)
 _PAGE_NO_TAIL = re.compile(r"\s\d{1,4}\s*/\s*\d{1,5}$|\bpage\s+\d{1,4}\s+of\s+\d{1,5}$", re.I)
-_DOT_LEADER = re.compile(r"(?:\.\s?){5,}\s*[0-9ivxlcdm]+\s*$", re.I)
+# A contents entry: a dot leader, then a page number, range or roman numeral ("..... 96",
+# ". . . . . 12", "..... $4-5$": some extractors wrap numbers in TeX dollars).
+_PAGE_REF = r"\$?\s*[0-9ivxlcdm]{1,6}(?:\s*[-–]\s*[0-9ivxlcdm]{1,6})?\s*\$?"
+_DOT_LEADER = re.compile(rf"\s*(?:\.\s?){{4,}}\s*({_PAGE_REF})\s*$", re.I)
 EDGE_LINES = 2
 
 
@@ -86,7 +89,8 @@ def _edge_key(line: str) -> str:
 
 
 def strip_running_lines(pages: list[Page]) -> int:
-    """Remove running headers/footers and table-of-contents dot leaders in place.
+    """Remove running headers/footers in place, and move table-of-contents entries (dot leaders)
+    to ``page.contents`` as "entry … page".
 
     A line in the first or last two lines of a page is removed when, with digits masked, it
     recurs at a page edge on at least 3 pages and 30% of them (or on every page of a 2-page
@@ -108,7 +112,11 @@ def strip_running_lines(pages: list[Page]) -> int:
         last = len(lines) - 1
         for i, ln in enumerate(lines):
             at_edge = i < EDGE_LINES or i > last - EDGE_LINES
-            drop = _DOT_LEADER.search(ln) is not None
+            leader = _DOT_LEADER.search(ln)
+            drop = leader is not None
+            if leader is not None and ln[: leader.start()].strip():
+                ref = leader.group(1).replace("$", "").replace(" ", "")
+                page.contents.append(f"{ln[: leader.start()].strip()} … {ref}")
             if at_edge and not drop:
                 drop = (
                     (n_pages >= 2 and counts[_edge_key(ln)] >= need)
