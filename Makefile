@@ -75,6 +75,8 @@ lint: setup  ## ruff + mypy
 
 bench: setup  ## ingest + query benchmarks vs the naive pipeline (needs ../shared)
 	$(BIN)/python bench/ingest_bench.py --ablations
+	$(BIN)/python ingest.py ../shared/corpus --index data/corpus-index
+	$(BIN)/python bench/embed_kernels.py --index data/corpus-index
 	$(BIN)/python bench/query_bench.py
 	$(BIN)/python bench/update_bench.py --ann hnsw --graph-scale 1000000
 
