@@ -31,7 +31,7 @@ from core.grammar import safety_notes
 from core.settings import Settings
 
 from .confidence import DEFAULT_FILE as DEFAULT_CALIBRATION
-from .confidence import Calibration, evidence
+from .confidence import Calibration, contents_list, evidence
 from .grounding import Grounded
 from .injection import screen
 from .llm import LLM, LLMError, StreamStats
@@ -120,19 +120,23 @@ class Answerer:
         """(calibrated confidence that the top passage answers the question, outcome).
 
         The confidence is ``chatbot/confidence.py``'s fitted model (``python -m chatbot.calibrate``).
-        A named code or quoted phrase found verbatim never gets "not in the manuals": at worst the
-        passages are shown as the closest ones."""
+        A named code or quoted phrase found verbatim, or a where-question's topic listed in the
+        manual's contents, never gets "not in the manuals": at worst the passages are shown as the
+        closest ones."""
         if not r.passages:
             return 0.0, "not_in_manuals"
+        lexical = self.retriever.handle.get().lexical
         ev = evidence(
             r.query,
             r.passages,
-            self.retriever.handle.get().lexical,
+            lexical,
             self.exact_match(r.query, r.passages[:1]),
         )
         p = self.calibration.probability(ev)
         outcome = self.calibration.outcome(p, ev)
-        if outcome == "not_in_manuals" and self.exact_match(r.query, r.passages):
+        if outcome == "not_in_manuals" and (
+            self.exact_match(r.query, r.passages) or contents_list(r.query, r.passages, lexical)
+        ):
             outcome = "low_confidence"
         return p, outcome
 

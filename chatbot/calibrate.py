@@ -32,7 +32,7 @@ from core.errors import UserError
 from core.logs import setup_logging
 from core.settings import load_settings
 
-from .confidence import DEFAULT_FILE, FEATURES, Calibration, Evidence, evidence, fit_logistic
+from .confidence import DEFAULT_FILE, FEATURES, Calibration, Evidence, contents_list, evidence, fit_logistic
 from .qa import Question, Retrieved, first_hit_rank, load_qa, split_of
 from .query import Query
 from .retrieval import Channels, IndexState, Retriever
@@ -136,7 +136,8 @@ def fit_weights(items: Sequence[Item], base: dict[str, float], k: int) -> dict[s
 def features(
     items: Sequence[Item], weights: dict[str, float], k: int
 ) -> tuple[np.ndarray, np.ndarray, list[bool]]:
-    """(features, label "the top passage is on a gold page", a named code or quoted phrase is in a top passage)."""
+    """(features, label "the top passage is on a gold page", a named code or quoted phrase is in a top
+    passage or the contents list a where-question's topic: never "not in the manuals")."""
     xs, ys = [], []
     anywhere: list[bool] = []
     for it in items:
@@ -144,7 +145,10 @@ def features(
         exact = it.deps.answerer.exact_match(it.query, passages[:1])
         ev: Evidence = evidence(it.query, passages, it.state.lexical, exact)
         xs.append(ev.vector())
-        anywhere.append(it.deps.answerer.exact_match(it.query, passages))
+        anywhere.append(
+            it.deps.answerer.exact_match(it.query, passages)
+            or contents_list(it.query, passages, it.state.lexical)
+        )
         ys.append(1.0 if rank == 1 else 0.0)
     return np.array(xs), np.array(ys), anywhere
 

@@ -22,6 +22,7 @@ the fusion weights and embedding model it was fitted with, and the app warns whe
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from core.grammar import WHERE_WORDS
 from core.language import passage_language
 
 from .lexical import LexicalIndex, tokenize
@@ -73,12 +75,33 @@ def _coverage(query_tokens: dict[str, float], passage: str) -> float:
     return sum(w for t, w in query_tokens.items() if t in have) / total if total else 0.0
 
 
+@functools.cache
+def _where_tokens() -> frozenset[str]:
+    return frozenset(tokenize(" ".join(WHERE_WORDS)))
+
+
+def contents_list(query: Query, passages: Sequence[Any], lexical: LexicalIndex | SegmentedLexical) -> bool:
+    """A where-question whose topic a table-of-contents passage lists (at least half of the topic's
+    idf weight in one entry line): the manual has the topic, whatever the other features say."""
+    if not query.where:
+        return False
+    terms = {t: lexical.idf(t) for t in tokenize(query.search_text) if t not in _where_tokens()}
+    return any(
+        _coverage(terms, line) >= 0.5
+        for p in passages
+        if p.chunk.role == "contents"
+        for line in p.chunk.text.splitlines()
+    )
+
+
 def evidence(
     query: Query, passages: Sequence[Any], lexical: LexicalIndex | SegmentedLexical, exact: bool
 ) -> Evidence:
     """Features of a retrieval result (``passages``: the fused top, best first; ``exact``: the top
     passage holds a specific code the question names, or a phrase it quotes, verbatim)."""
     toks = dict.fromkeys(tokenize(query.search_text))
+    if query.where:  # "which page describes …": the page and the describing are not the topic
+        toks = {t: None for t in toks if t not in _where_tokens()}
     weights = {t: lexical.idf(t) for t in toks}
     unknown = sum(1 for t in toks if not lexical.known(t)) / len(toks) if toks else 1.0
     # A table-of-contents entry points at the manual's text; whether the manual covers the

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import UserError
+from core.grammar import topic_of
 from core.settings import RetrievalSettings
 from index import IndexStore, LoadedIndex, open_index
 from index.embeddings import Embedder
@@ -291,6 +292,8 @@ class Retriever:
         dense = idx.search(qvec, n, rows)
         timings["dense_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
+        if query.where:  # "on which page is … described": the words match every page, not the topic
+            text = topic_of(text)
         lexical = state.lexical.search(text, n, rows)
         rankings = {"dense": ranked([r for r, _ in dense]), "lexical": ranked([r for r, _ in lexical])}
         rankings["page"] = state.pages.ranks(text, max(5, n // 3), rows)

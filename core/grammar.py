@@ -243,3 +243,28 @@ _WHERE = re.compile(
 def asks_where(text: str) -> bool:
     """Whether a question asks where something is in the manual (a page, section, chapter)."""
     return _WHERE.search(text) is not None
+
+
+# What a where-question says about the manual itself rather than its topic ("On which *page* is the
+# oil change *described*?"): not evidence that the manuals cover the topic.
+_WHERE_TEXT = """
+page pages section sections chapter chapters appendix appendices part manual manuals document
+documentation guide handbook describe described describes cover covers covered covering find found
+information number numbers where located contents table topic topics
+seite seiten kapitel abschnitt anhang handbuch anleitung betriebsanleitung beschrieben beschreibt
+steht finde finden inhaltsverzeichnis
+página páginas sección capítulo apartado documento encuentra
+chapitre annexe manuel décrit trouve
+pagina pagine sezione capitolo manuale descritto trova
+seção descrito encontra sumário
+"""
+WHERE_WORDS = tuple(_WHERE_TEXT.split())
+
+_WHERE_WORD = re.compile(
+    r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(WHERE_WORDS, key=len)[::-1])) + r")(?!\w)", re.I
+)
+
+
+def topic_of(question: str) -> str:
+    """A where-question without its words about the manual itself: what it asks to be located."""
+    return " ".join(_WHERE_WORD.sub(" ", question).split())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import make_settings
 
-from core.grammar import asks_where
+from core.grammar import asks_where, topic_of
 from ingest.chunking import chunk_document
 from ingest.extract import Extracted, Page, strip_running_lines
 
@@ -45,6 +45,30 @@ def test_a_question_that_asks_where_in_the_manual(question: str) -> None:
 )
 def test_other_questions_do_not_ask_where(question: str) -> None:
     assert not asks_where(question)
+
+
+def test_a_where_question_searches_its_topic() -> None:
+    assert (
+        topic_of("On which page is the hydraulic oil change described?")
+        == "On which is the hydraulic oil change ?"
+    )
+    assert topic_of("Auf welcher Seite steht der Ölwechsel?") == "Auf welcher der Ölwechsel?"
+
+
+def test_a_where_question_is_judged_on_its_topic_not_on_its_page_words(sample_index: Path) -> None:
+    """ "On which page is the oil change described?" is about the oil change: the words about pages
+    and describing match no manual text and must not make the manual look silent on it."""
+    from conftest import app_settings
+
+    from chatbot.wiring import build_app
+
+    with build_app(app_settings(sample_index), with_llm=False) as deps:
+        r = deps.answerer.answer("On which page is the hydraulic oil change described?")
+        assert not r.abstained, r.answer
+        assert r.passages[0].page == 7 and "Changing the hydraulic oil" in r.answer
+        # a machine that is not in the index is still declined
+        r = deps.answerer.answer("Which page covers descaling the espresso machine?")
+        assert r.abstained, r.answer
 
 
 def test_contents_entries_leave_the_page_text_and_are_kept_apart() -> None:
@@ -142,6 +166,8 @@ def test_a_where_question_finds_the_contents_entry_and_other_questions_never_do(
         r = deps.retriever.retrieve("Which page covers replacing the tension spring?")
         assert any(p.chunk.role == "contents" for p in r.passages), [p.chunk.text for p in r.passages]
         assert any(p.chunk.page_start == 3 and p.chunk.role == "" for p in r.passages)
+        # the contents list the topic: at worst "the closest passages", never "not in the manuals"
+        assert deps.answerer.assess(r)[1] != "not_in_manuals"
         r = deps.retriever.retrieve("Auf welcher Seite steht der Wechsel der Spannfeder?")
         assert any(p.chunk.role == "contents" for p in r.passages)
         for question in (

@@ -224,8 +224,10 @@ def test_a_machine_that_is_not_in_the_index_is_declined(default_deps) -> None:
 
 
 def test_a_weak_match_gets_the_closest_passages_not_a_refusal(default_deps) -> None:
-    """Related words but no page that answers it: shown as the closest passages."""
-    result = default_deps.answerer.answer("Can the conveyor belt run in reverse for cleaning?")
+    """Related words but no page that answers it: shown as the closest passages. (Until the re-fit of
+    2026-12-06 the question was "Can the conveyor belt run in reverse for cleaning?": its confidence
+    0.104 is now under the fitted "not in the manuals" level 0.14; docs/decisions.md.)"""
+    result = default_deps.answerer.answer("Can the press run on 110 V?")
     assert result.outcome in ("low_confidence", "answer")
     assert result.passages and result.outcome != "not_in_manuals"
 
