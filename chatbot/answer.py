@@ -116,27 +116,29 @@ class Answerer:
         lexical = self.retriever.handle.get().lexical
         return any(_has_code(query, p, lexical) or _has_phrase(query, p) for p in passages[:3])
 
+    def never_declined(self, query: Query, passages: Sequence[Passage]) -> bool:
+        """Evidence that the manuals do hold the topic, whatever the confidence: a named code or a
+        quoted phrase found verbatim, or a where-question's topic listed in the contents."""
+        lexical = self.retriever.handle.get().lexical
+        return self.exact_match(query, passages) or contents_list(query, passages, lexical)
+
     def assess(self, r: RetrievalResult) -> tuple[float, str]:
         """(calibrated confidence that the top passage answers the question, outcome).
 
         The confidence is ``chatbot/confidence.py``'s fitted model (``python -m chatbot.calibrate``).
-        A named code or quoted phrase found verbatim, or a where-question's topic listed in the
-        manual's contents, never gets "not in the manuals": at worst the passages are shown as the
-        closest ones."""
+        A question with ``never_declined`` evidence never gets "not in the manuals": at worst the
+        passages are shown as the closest ones."""
         if not r.passages:
             return 0.0, "not_in_manuals"
-        lexical = self.retriever.handle.get().lexical
         ev = evidence(
             r.query,
             r.passages,
-            lexical,
+            self.retriever.handle.get().lexical,
             self.exact_match(r.query, r.passages[:1]),
         )
         p = self.calibration.probability(ev)
         outcome = self.calibration.outcome(p, ev)
-        if outcome == "not_in_manuals" and (
-            self.exact_match(r.query, r.passages) or contents_list(r.query, r.passages, lexical)
-        ):
+        if outcome == "not_in_manuals" and self.never_declined(r.query, r.passages):
             outcome = "low_confidence"
         return p, outcome
 

@@ -32,7 +32,7 @@ from core.errors import UserError
 from core.logs import setup_logging
 from core.settings import load_settings
 
-from .confidence import DEFAULT_FILE, FEATURES, Calibration, Evidence, contents_list, evidence, fit_logistic
+from .confidence import DEFAULT_FILE, FEATURES, Calibration, Evidence, evidence, fit_logistic
 from .qa import Question, Retrieved, first_hit_rank, load_qa, split_of
 from .query import Query
 from .retrieval import Channels, IndexState, Retriever
@@ -145,10 +145,7 @@ def features(
         exact = it.deps.answerer.exact_match(it.query, passages[:1])
         ev: Evidence = evidence(it.query, passages, it.state.lexical, exact)
         xs.append(ev.vector())
-        anywhere.append(
-            it.deps.answerer.exact_match(it.query, passages)
-            or contents_list(it.query, passages, it.state.lexical)
-        )
+        anywhere.append(it.deps.answerer.never_declined(it.query, passages))
         ys.append(1.0 if rank == 1 else 0.0)
     return np.array(xs), np.array(ys), anywhere
 

@@ -87,9 +87,9 @@ class IndexState:
     keys: list[tuple[str, str]] = field(default_factory=list)  # (source, chunk id) of each row
     ml_vectors: np.ndarray | None = None  # cross-lingual vectors (same rows), when built
     ml_usable: np.ndarray | None = None  # rows the cross-lingual channel may return (index.multilingual)
-    contents: np.ndarray = field(
-        default_factory=lambda: np.zeros(0, dtype=np.int64)
-    )  # table-of-contents rows
+    # table-of-contents rows (chunk role "contents"), as an array and as a set
+    contents: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    contents_set: frozenset[int] = frozenset()
 
 
 class IndexHandle:
@@ -133,8 +133,15 @@ class IndexHandle:
             self.carry_fraction,
         )
         pages = PageIndex(idx.chunks, memo, prev.pages if prev is not None else None, self.carry_fraction)
-        contents = np.asarray([r for r, c in enumerate(idx.chunks) if c.role == "contents"], dtype=np.int64)
-        state = IndexState(idx, lexical, pages, keys=keys, contents=contents)
+        toc = [r for r, c in enumerate(idx.chunks) if c.role == "contents"]
+        state = IndexState(
+            idx,
+            lexical,
+            pages,
+            keys=keys,
+            contents=np.asarray(toc, dtype=np.int64),
+            contents_set=frozenset(toc),
+        )
         carried = isinstance(lexical, SegmentedLexical) or isinstance(pages.lexical, SegmentedLexical)
         memo.done(keep_previous=carried)
         self._memo = memo
@@ -319,7 +326,7 @@ class Retriever:
             if query.where and len(toc):  # "which page covers …?": the table of contents answers
                 rankings["contents"] = ranked([r for r, _ in state.lexical.search(text, n, toc)])
             elif not query.where:  # any other question: contents entries are no answer
-                out = set(toc.tolist())
+                out = state.contents_set
                 rankings = {nm: _without(m, out) for nm, m in rankings.items()}
                 dense = [(r, c) for r, c in dense if r not in out]
         return Channels(rankings, {r: c for r, c in dense}, qvec, timings)
@@ -394,7 +401,7 @@ class Retriever:
         return RetrievalResult(query, passages, timings, idx.version, ch.qvec)
 
 
-def _without(ranks: dict[int, int], rows: set[int]) -> dict[int, int]:
+def _without(ranks: dict[int, int], rows: frozenset[int]) -> dict[int, int]:
     """A ranking without ``rows``, the ranks closed up (rows sharing a rank, as on one page, keep
     sharing it)."""
     kept = {r: k for r, k in ranks.items() if r not in rows}
