@@ -355,6 +355,8 @@ class Retriever:
             order = head + order[s.rerank_top :]
             if timings is not None:
                 timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        if "code_row" in rankings:
+            order = code_rows_first(order, rankings["code_row"], idx.chunks)
         if s.one_per_page:
             order = one_per_page(order, idx.chunks, k)
         cos = dict(ch.cos)
@@ -407,6 +409,32 @@ def _without(ranks: dict[int, int], rows: frozenset[int]) -> dict[int, int]:
     kept = {r: k for r, k in ranks.items() if r not in rows}
     closed = {k: i for i, k in enumerate(sorted(set(kept.values())), 1)}
     return {r: closed[k] for r, k in kept.items()}
+
+
+def code_rows_first(order: Sequence[int], code_rows: dict[int, int], chunks: Sequence[Chunk]) -> list[int]:
+    """``order`` with a page's chunk that holds the named code's row ahead of the page's other
+    chunks: the page keeps its place, and the chunk shown (and quoted) for it is the one with the
+    row (a fault table cut into two chunks puts ALARM:9 in the second)."""
+
+    def page(r: int) -> tuple[str, object]:
+        c = chunks[r]
+        return c.source, c.page_start if c.page_start is not None else c.section
+
+    row_of: dict[tuple[str, object], int] = {}
+    for r in sorted(code_rows, key=lambda x: code_rows[x]):
+        row_of.setdefault(page(r), r)
+    out: list[int] = []
+    placed: set[int] = set()
+    for r in order:
+        if r in placed:
+            continue
+        cr = row_of.get(page(r))
+        if cr is not None and cr not in placed and r not in code_rows:
+            out.append(cr)
+            placed.add(cr)
+        out.append(r)
+        placed.add(r)
+    return out
 
 
 def one_per_page(order: Sequence[int], chunks: Sequence[Chunk], k: int) -> list[int]:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .grammar import CODE, SAFETY_RECORD_START, SPOKEN_CODE, safety_label
+from .grammar import CODE, NUMBER_ROW, SAFETY_RECORD_START, SPOKEN_CODE, families_named, safety_label
 
 KINDS = ("heading", "row", "step", "item", "safety", "paragraph")
 
@@ -131,6 +131,8 @@ def find_units(text: str, section: str = "") -> list[Unit]:
     chunk's heading path: a line that is one of its headings is a heading ("5 Alarms" would
     otherwise read as a numbered table row)."""
     titles = {_norm(t) for t in section.split(" > ") if _norm(t)}
+    # under "Error codes", "9 Homing fail …" is a row of its own, even after a line that looked coded
+    numbered_rows = bool(families_named(section))
     out: list[Unit] = []
     cur: tuple[int, int, str, str] | None = None  # start, end, kind, code
     pos = 0
@@ -145,7 +147,14 @@ def find_units(text: str, section: str = "") -> list[Unit]:
             continue
         titled = _norm(s) in titles
         record = RECORD_START.match(s) is not None and not titled
-        if record and cur is not None and cur[2] == "row" and cur[3] and _kind(s) == ("row", ""):
+        if (
+            record
+            and cur is not None
+            and cur[2] == "row"
+            and cur[3]
+            and _kind(s) == ("row", "")
+            and not (numbered_rows and NUMBER_ROW.match(s))
+        ):
             record = False  # "60 s with the valves closed." wraps a coded row ("E-110 … 2 mm in")
         if (
             record

@@ -29,8 +29,9 @@ from index.types import Chunk, short_title
 from .extract import Extracted, Heading, Page
 
 # c3: record starts from core.grammar; c4: units stored with each chunk (core/units.py);
-# c5: table-of-contents entries kept as chunks of their own (role "contents")
-CHUNKER_VERSION = "c5"
+# c5: table-of-contents entries kept as chunks of their own (role "contents"); c6: bare-number
+# rows under a heading naming a code family stay rows after a coded line (core/units.py)
+CHUNKER_VERSION = "c6"
 CONTENTS_SECTION = "Contents"
 CountTokens = Callable[[Sequence[str]], list[int]]
 

@@ -127,6 +127,42 @@ def test_a_bare_number_row_under_alarm_codes_is_the_quote_for_alarm_n() -> None:
     assert not starts_family_row("alarm:9", "9. Press the homing button", "Alarm codes")  # a step
 
 
+def test_numbered_rows_under_error_codes_stay_rows_after_a_line_that_looks_coded() -> None:
+    """A table header "v1.1+ Error Message …" reads as a coded row (v1.1); the numbered rows below it
+    are rows of their own, not wrapped lines of it (the whole table was one "row" before)."""
+    text = (
+        "Error codes\nv1.1+ Error Message in v1.0- Error Description\n"
+        "1 Expected command letter G-code words consist of a letter and a value.\n"
+        "2 Bad number format Missing the expected G-code word value.\n"
+        "E-110 Accumulator pressure low Check the precharge\n"
+        "60 s with the valves closed."
+    )
+    rows = [(u.kind, text[u.start : u.end].split("\n")[0][:14]) for u in find_units(text, "Error codes")]
+    assert ("row", "1 Expected com") in rows and ("row", "2 Bad number f") in rows, rows
+    # a coded row still takes its wrapped continuation ("60 s with …" is not row 60)
+    assert not any(t.startswith("60 s") for _, t in rows), rows
+    # outside a table that names a code family, the wrap rule is as before
+    plain = find_units("E-110 Accumulator pressure low Check\n60 s with the valves closed.", "Hydraulics")
+    assert len(plain) == 1
+
+
+def test_a_page_is_shown_by_its_chunk_with_the_named_codes_row() -> None:
+    """A fault table cut into two chunks of one page: the page keeps its place in the ranking and
+    is represented by the chunk that holds ALARM:9's row."""
+    from chatbot.retrieval import code_rows_first
+
+    def chunk(page: int, ordinal: int, text: str) -> Chunk:
+        return Chunk(
+            "codes.pdf", "Grbl codes", page, page, str(page), "Alarm codes", text, "pdfium", "0" * 64, ordinal
+        )
+
+    chunks = [chunk(1, 0, "1 Hard limit …"), chunk(1, 1, "9 Homing fail …"), chunk(2, 2, "Error codes …")]
+    assert code_rows_first([0, 2, 1], {1: 1}, chunks) == [1, 0, 2]
+    assert code_rows_first([2, 0, 1], {1: 1}, chunks) == [2, 1, 0]
+    assert code_rows_first([1, 0, 2], {1: 1}, chunks) == [1, 0, 2]  # already first on its page
+    assert code_rows_first([0, 2], {}, chunks) == [0, 2]
+
+
 def test_measures_read_units_of_measure() -> None:
     assert measures("tighten to 40 N·m") == {("40", "N·m")}
     assert measures("every 500 operating hours") == {("500", "h")}
