@@ -12,7 +12,7 @@ from conftest import MANUALS, app_settings
 
 from chatbot.equipment import UnknownEquipment
 from chatbot.lexical import tokenize
-from chatbot.retrieval import ranked, rrf
+from chatbot.ranking import ranked, rrf
 from chatbot.wiring import build_app
 
 
@@ -305,7 +305,7 @@ def test_token_memo_gives_the_joined_texts_tokens_and_tokenizes_only_new_text(
 
 def test_the_passages_come_from_different_pages(deps) -> None:
     """Five passages show the operator five places in the manuals, not one page cut in three."""
-    from chatbot.retrieval import one_per_page
+    from chatbot.ranking import one_per_page
 
     r = deps.retriever.retrieve("How do I change the hydraulic oil of the press?")
     pages = [(p.chunk.source, p.chunk.page_start or p.chunk.section) for p in r.passages]

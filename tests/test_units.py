@@ -149,7 +149,7 @@ def test_numbered_rows_under_error_codes_stay_rows_after_a_line_that_looks_coded
 def test_a_page_is_shown_by_its_chunk_with_the_named_codes_row() -> None:
     """A fault table cut into two chunks of one page: the page keeps its place in the ranking and
     is represented by the chunk that holds ALARM:9's row."""
-    from chatbot.retrieval import code_rows_first
+    from chatbot.ranking import code_rows_first
 
     def chunk(page: int, ordinal: int, text: str) -> Chunk:
         return Chunk(
