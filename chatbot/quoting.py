@@ -24,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from core.grammar import ROW_HEAD, codes_in, starts_family_row, starts_row_of, starts_safety_note
+from core.grammar import codes_in, starts_family_row, starts_row_of
 from core.units import Unit, procedure_span, step_number, units_of
 from index.types import Chunk
 
 from .lexical import STOPWORDS, tokenize
+from .quote_window import LEADS_ON, best_quote
 
 MAX_QUOTE = 480  # characters of prose or a row: readable at a machine
 MAX_PROCEDURE = 1100  # a procedure is quoted with all its steps up to this length
@@ -117,7 +118,7 @@ def choose_quote(
     a, b = cand[k]
     if (spans[k][0], spans[k][1]) != (units[a].start, units[b - 1].end):  # sentences within prose
         quoted, kind = texts[k], "lines"
-        if _LEADS_ON.search(quoted) and spans[k][1] >= units[b - 1].end:
+        if LEADS_ON.search(quoted) and spans[k][1] >= units[b - 1].end:
             quoted, kind = _whole(units, a, b, text, question, next_chunk)
         elif len(quoted) < MIN_PROSE:
             quoted = _read_on(
@@ -129,6 +130,10 @@ def choose_quote(
             )
     else:
         quoted, kind = _whole(units, a, b, text, question, next_chunk)
+    if _ENDS_LEADING.search(quoted):  # "… do the following:" with nothing after it: what it leads to
+        more, steps = _continuation(units, text, _end_of(text, quoted), next_chunk)
+        if more:
+            quoted, kind = f"{quoted}\n{more}", "procedure" if steps else kind
     # the heading prose stands under says what it is about ("$11 - Junction deviation, mm"): quoted with
     # it when it shares a term with the question or names a code (the setting asked for); a row, step
     # or note only takes the heading right above it
@@ -239,7 +244,7 @@ def _whole(
     parts = [_flat(x.text(text)) for x in units[a:b]]
     kind = u.kind if b - a == 1 else "lines"
     # a line that leads up to what follows ("… as follows:", "The display shows 'Min temp'?"): read on
-    if _LEADS_ON.search(parts[-1]) and b < len(units):
+    if LEADS_ON.search(parts[-1]) and b < len(units):
         if units[b].kind == "step":
             proc, _ = _whole(units, b, b + 1, text, question, next_chunk)
             first = " ".join(parts)
@@ -256,6 +261,55 @@ def _whole(
     return quoted, kind
 
 
+_ENDS_LEADING = re.compile(r"(?::|\?|\bas follows|\bthe following(?:\s+[\w-]+){0,3})[\s\"'”)]*$", re.I)
+
+
+def _end_of(text: str, quoted: str) -> int:
+    """Where the quote's last words end in the chunk text (-1: not found)."""
+    words = quoted.split()[-8:]
+    if not words:
+        return -1
+    found = list(re.finditer(r"\s+".join(map(re.escape, words)), text))
+    return found[-1].end() if found else -1
+
+
+def _continuation(units: Sequence[Unit], text: str, end: int, next_chunk: Chunk | None) -> tuple[str, bool]:
+    """What a quote ending at ``end`` that only leads up to something ("To remove a shelf:", "do the
+    following:") leads to: the rest of its unit, then the units after it up to the next heading (a
+    procedure whole, its steps numbered on into the next chunk), read on into the next chunk of the
+    same page and section when the chunk ends first. Returns (text, whether it is steps)."""
+    if end < 0:
+        return "", False
+    parts: list[str] = []
+    for j, u in enumerate(units):
+        if u.end <= end:
+            continue
+        if u.start < end:  # the lead ends inside this unit
+            parts.append(_flat(text[end : u.end]))
+            continue
+        if u.kind == "heading":
+            return _capped(parts, MAX_QUOTE), False
+        if u.kind == "step":
+            _, pb = procedure_span(units, j, text)
+            steps = [_flat(x.text(text)) for x in units[j:pb]]
+            last = step_number(units[pb - 1], text)
+            if pb == len(units) and next_chunk is not None and last is not None:
+                steps += _steps_after(next_chunk, last)
+            return _capped(parts + steps, MAX_PROCEDURE), not parts
+        parts.append(_flat(u.text(text)))
+        if len("\n".join(parts)) >= MAX_QUOTE:
+            return _capped(parts, MAX_QUOTE), False
+    if next_chunk is not None and not any(parts):
+        nxt = units_of(next_chunk.text, next_chunk.section, next_chunk.units)
+        return _continuation(nxt, next_chunk.text, 0, None) if nxt else ("", False)
+    return _capped(parts, MAX_QUOTE), False
+
+
+def _capped(parts: Sequence[str], limit: int) -> str:
+    joined = "\n".join(p for p in parts if p)
+    return joined if len(joined) <= limit else joined[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _steps_after(chunk: Chunk, last: int) -> list[str]:
     """The steps that continue a procedure at the start of the next chunk (numbers go on)."""
     units = units_of(chunk.text, chunk.section, chunk.units)
@@ -267,113 +321,6 @@ def _steps_after(chunk: Chunk, last: int) -> list[str]:
         out.append(_flat(u.text(chunk.text)))
         last = n
     return out
-
-
-def best_quote(question: str, text: str, max_chars: int = 480, context: str = "") -> str:
-    """The run of up to four sentences/rows of a passage that covers most of the question's terms.
-
-    Coverage, not a sum: a window earns each question term once, codes and identifiers weigh 3x,
-    so the window that holds both "what it is" and "what to do" beats one repeating the topic.
-    ``context`` is the passage's document title and file name: question terms found there (the
-    machine's name, "HP-200") say which manual, not which line, so they weigh nothing and never
-    anchor the quote.
-    """
-    flat = re.sub(r"(?<![.:;!?])\n(?=[a-z(])", " ", text)  # join wrapped lines
-    sentences: list[str] = []
-    for piece in re.split(r"(?<=[.!?])\s+|\n", flat):
-        piece = piece.strip()
-        if piece and sentences and re.fullmatch(r"(\d{1,2}|[a-z])[.)]", sentences[-1]):
-            sentences[-1] += " " + piece  # "1." + "Thermistor port ..." is one list item
-        elif piece:
-            sentences.append(piece)
-    if not sentences:
-        return ""
-    located = set(tokenize(context))
-    weights = {
-        t: (0.0 if t in located else 3.0 if re.search(r"\d|[:$_.-]", t) else 1.0)
-        for t in tokenize(question)
-        if t not in STOPWORDS
-    }
-    toks = [set(tokenize(s)) for s in sentences]
-    low_context = context.lower()
-    codes = [c for c in codes_in(question) if c not in low_context]
-    # A row that starts with the code the question names (E-107, $32, AL-01): quote that whole
-    # row/entry, up to the next row.
-    rows = [i for i, s in enumerate(sentences) if any(starts_row_of(c, s) for c in codes)]
-    if rows:
-        return _extend(sentences, toks, rows[0], rows[0] + 1, max_chars, set(weights), whole_row=True)
-    # Else the window must hold a mention of the code, where there is one.
-    mentions = {i for i, s in enumerate(sentences) if any(c in s.lower() for c in codes)}
-    best: tuple[float, int, int] = (-1.0, 0, 1)
-    for i in range(len(sentences)):
-        if best[0] >= 0 and not any(t in weights for t in toks[i]):
-            continue  # a window starts with a sentence that matches the question
-        covered: set[str] = set()
-        length = 0
-        for j in range(i, min(len(sentences), i + 4)):
-            length += len(sentences[j]) + 1
-            if length > max_chars and j > i:
-                break
-            if j > i and starts_safety_note(sentences[j]):
-                break
-            covered |= toks[j]
-            if mentions and not mentions.intersection(range(i, j + 1)):
-                continue
-            score = sum(weights.get(t, 0.0) for t in covered)
-            # prefer more coverage, then fewer sentences, then earlier text
-            if score > best[0] + 1e-9 or (abs(score - best[0]) < 1e-9 and j + 1 - i < best[2] - best[1]):
-                best = (score, i, j + 1)
-    _, i, j = best
-    return _extend(sentences, toks, i, j, max_chars, set(weights))
-
-
-def _heading(line: str) -> bool:
-    """A short title line such as "Bed Leveling" or "4. Bed Leveling" (not a table row: no digits)."""
-    bare = re.sub(r"^[\d.]+\s*", "", line.rstrip())
-    return len(bare.split()) <= 6 and not re.search(r"\d|[.!)]$", bare)
-
-
-_MIN_QUOTE = 200  # characters: a shorter prose quote rarely holds both "what" and "what to do"
-_LEADS_ON = re.compile(r"(\?|:|\bfollowing\b.*|\bas follows\b.*)$", re.I)
-
-
-def _extend(
-    sentences: Sequence[str],
-    toks: Sequence[set[str]],
-    i: int,
-    j: int,
-    max_chars: int,
-    asked: set[str],
-    whole_row: bool = False,
-) -> str:
-    """sentences[i:j], carried on while it only leads up to the answer: a question or heading
-    the manual answers next ("The display shows "Min temp"?", "Bed Leveling"), a line ending in
-    ":" or announcing "the following", words that only repeat the question (``asked``), or prose
-    shorter than ``_MIN_QUOTE``. A table row is carried on to the next row. Never past a
-    DANGER/WARNING/CAUTION (shown on its own) or ``max_chars``. ``toks``: each sentence's tokens."""
-    out = " ".join(sentences[i:j])
-    while j < len(sentences) and j - i < 8:
-        nxt = sentences[j]
-        if starts_safety_note(nxt) or len(out) + len(nxt) + 1 > max_chars:
-            break
-        if whole_row:
-            if ROW_HEAD.match(nxt):
-                break
-        else:
-            last = sentences[j - 1].rstrip()
-            heading = _heading(last)
-            wrapped = len(last.split()) > 6 and bool(re.search(r"[a-z,]$", last))  # mid-sentence
-            prose = bool(re.search(r"[.!?;][)\"'”]*$", last))  # not a table row: read on to ~2 sentences
-            words = toks[j - 1] - STOPWORDS
-            echo = len(words & asked) >= 0.6 * max(1, len(words))  # only repeats the question
-            if not (_LEADS_ON.search(last) or heading or wrapped or echo):
-                # only too short: read on, but not into the next entry, question or heading
-                new_topic = ROW_HEAD.match(nxt) or nxt.rstrip().endswith("?") or _heading(nxt)
-                if not prose or len(out) >= _MIN_QUOTE or new_topic:
-                    break
-        out += " " + nxt
-        j += 1
-    return out[:max_chars].rstrip()
 
 
 class Quoter:

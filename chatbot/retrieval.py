@@ -341,7 +341,8 @@ class Retriever:
             if timings is not None:
                 timings["rerank_ms"] = (time.perf_counter() - t) * 1000
         if "code_row" in rankings:
-            order = code_rows_first(order, rankings["code_row"], idx.chunks)
+            code_rows = {r: v for r, v in rankings["code_row"].items() if r in fused}  # weight 0: none
+            order = code_rows_first(order, code_rows, idx.chunks)
         if s.one_per_page:
             order = one_per_page(order, idx.chunks, k)
         cos = dict(ch.cos)

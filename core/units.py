@@ -50,6 +50,9 @@ _STEP = re.compile(r"^\(?(\d{1,3})[.)](?:\s+|$)")
 _BULLET = re.compile(r"^[-•*▪●◦–]\s+")
 _ROW_CODE = re.compile(rf"^\|?\s*((?:{CODE})|(?i:{SPOKEN_CODE}))(?![\w-])", re.I)
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
+_LEAD_IN = re.compile(
+    r"^[A-Z][^:]*\s[^:]*:$"
+)  # "To replace door bins:" (two words at least, one colon, at the end)
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ def find_units(text: str, section: str = "") -> list[Unit]:
     numbered_rows = bool(families_named(section))
     out: list[Unit] = []
     cur: tuple[int, int, str, str] | None = None  # start, end, kind, code
+    listed: set[int] = set()  # starts of the short lines a lead ending ":" lists
     pos = 0
     for line in text.split("\n"):
         start, end = pos, pos + len(line)
@@ -188,13 +192,26 @@ def find_units(text: str, section: str = "") -> list[Unit]:
                 continues = False  # "Belt width 500 mm" / "Belt speed 0.1–1.5 m/s": one row per line
             if titled:
                 continues = False
+            if prev_kind in ("step", "item") and _LEAD_IN.match(s) and re.search(r"[.!?]\"?$", prev_line):
+                continues = (
+                    False  # "2. Pull bin straight out." + "To replace door bins:": the next procedure's lead
+                )
             if continues and not (prev_kind == "paragraph" and _is_heading(s) and _is_heading(prev_line)):
                 cur = (cur[0], end, cur[2], cur[3])
                 continue
             out.append(Unit(cur[2], cur[0], cur[1], cur[3]))
         kind, code = _kind(s) if record else ("paragraph", "")
-        if titled or (kind == "paragraph" and _is_heading(s)):
+        # the short lines a lead ending ":" introduces ("… when you view the contact card:" / "Make a
+        # call" / "Send a message") are its list, not headings
+        after_lead = (
+            bool(out)
+            and out[-1].kind == "paragraph"
+            and (text[out[-1].start : out[-1].end].rstrip().endswith(":") or out[-1].start in listed)
+        )
+        if titled or (kind == "paragraph" and _is_heading(s) and not after_lead):
             kind = "heading"
+        elif kind == "paragraph" and after_lead and _is_heading(s):
+            listed.add(start + len(line) - len(line.lstrip()))
         elif kind == "paragraph" and _is_spec_row(s):
             kind = "row"
         lead = len(line) - len(line.lstrip())

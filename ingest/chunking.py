@@ -31,7 +31,7 @@ from .extract import Extracted, Heading, Page
 # c3: record starts from core.grammar; c4: units stored with each chunk (core/units.py);
 # c5: table-of-contents entries kept as chunks of their own (role "contents"); c6: bare-number
 # rows under a heading naming a code family stay rows after a coded line (core/units.py)
-CHUNKER_VERSION = "c6"
+CHUNKER_VERSION = "c7"
 CONTENTS_SECTION = "Contents"
 CountTokens = Callable[[Sequence[str]], list[int]]
 

@@ -167,7 +167,12 @@ def test_a_model_that_fails_mid_sentence_leaves_no_half_sentence(scripted, style
     events, r = run(scripted, [f"{SUPPORTED} ", "Insert the key into ", stall], style=style)
     assert_consistent(events, r)
     assert r.llm_error and "did not answer" in r.llm_error
-    assert shown(events) == [SUPPORTED] and "Insert the key" not in r.answer
+    # the supported sentence streams, unless the quote already said it (quote-first quotes E-104's
+    # meaning with the reset procedure its lead-in "Reset the fault as follows:" opens)
+    said = style == "quote-first" and "status LED" in r.quote
+    assert shown(events) == ([] if said else [SUPPORTED])
+    half = "Insert the key into"  # the model's unfinished sentence: never shown, never in the answer
+    assert r.answer.count(half) == r.quote.count(half), r.answer
     assert not r.abstained and r.citations
 
 

@@ -163,6 +163,51 @@ def test_a_page_is_shown_by_its_chunk_with_the_named_codes_row() -> None:
     assert code_rows_first([0, 2], {}, chunks) == [0, 2]
 
 
+def test_a_lead_in_at_the_end_of_a_chunk_is_quoted_with_what_it_leads_to() -> None:
+    """ "… do the following:" closes a chunk and the steps open the next chunk of the same page and
+    section: the quote reads on into them, not stopping at the colon."""
+
+    def chunk(ordinal: int, text: str) -> Chunk:
+        return Chunk(
+            "cv.pdf", "CV-50", 12, 12, "12", "6 Belt > 6.3 Tension", text, "pdfium", "0" * 64, ordinal
+        )
+
+    first = chunk(
+        0,
+        "The belt stretches during its first weeks of service. Check the tension weekly.\n"
+        "To set the belt tension, do the following:",
+    )
+    second = chunk(
+        1,
+        "1. Loosen the four take-up bolts.\n2. Turn both tension screws until the belt deflects 8 mm.\n"
+        "3. Tighten the take-up bolts to 45 Nm.",
+    )
+    q = choose_quote("How do I set the belt tension?", first, next_chunk=second)
+    assert q.text.split("\n")[0].endswith("do the following:"), q.text
+    assert "1. Loosen the four take-up bolts." in q.text and "45 Nm" in q.text, q.text
+    assert q.kind == "procedure"
+    # without the next chunk (another page or section) the quote is what the chunk holds
+    assert choose_quote("How do I set the belt tension?", first).text.endswith("do the following:")
+
+
+def test_a_lead_in_after_a_step_starts_the_next_procedure() -> None:
+    """ "To replace door bins:" after step 2 of the removal is the replacement's lead, not a wrapped
+    line of step 2; and a short line right after a lead ending ":" is what it introduces, not a
+    heading."""
+    text = (
+        "To remove door bins:\n1. Lift bin up.\n2. Pull bin straight out.\nTo replace door bins:\n"
+        "1. Slide bin in above desired support button.\n2. Push down until it stops."
+    )
+    units = find_units(text, "Door bins")
+    kinds = [(u.kind, u.text(text)) for u in units]
+    assert ("step", "2. Pull bin straight out.") in kinds and ("paragraph", "To replace door bins:") in kinds
+    i = next(k for k, u in enumerate(units) if u.text(text).startswith("1. Slide"))
+    a, b = procedure_span(units, i, text)
+    assert text[units[a].start : units[b - 1].end].startswith("To replace door bins:\n1. Slide")
+    listing = "You can do these when you view the contact card:\nMake a call\nSend a message"
+    assert [u.kind for u in find_units(listing, "Contacts")] == ["paragraph"] * 3
+
+
 def test_measures_read_units_of_measure() -> None:
     assert measures("tighten to 40 N·m") == {("40", "N·m")}
     assert measures("every 500 operating hours") == {("500", "h")}
