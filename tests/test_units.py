@@ -76,6 +76,8 @@ def test_units_of_a_spec_table_a_markdown_table_and_a_german_manual() -> None:
         ("How do I reset E-104?", "5. Press the blue RESET button", "procedure"),
         ("What does E-107 mean?", "Reset Q1 in the electrical cabinet, then press RESET.", "row"),
         ("What is the belt width of the CV-50?", "Belt width 500 mm", "row"),
+        # the meaning ends on "Reset the fault as follows:": quoted with the steps it leads to
+        ("What does E-104 mean?", "as follows:\n1. Do not reach into the die area", "procedure"),
     ],
 )
 def test_the_quote_is_the_best_unit_whole(
