@@ -131,9 +131,11 @@ def choose_quote(
     else:
         quoted, kind = _whole(units, a, b, text, question, next_chunk)
     if _ENDS_LEADING.search(quoted):  # "… do the following:" with nothing after it: what it leads to
-        more, steps = _continuation(units, text, _end_of(text, quoted), next_chunk)
+        room = max(MAX_QUOTE - len(quoted), MIN_PROSE)  # what it leads to is the answer: some of it at least
+        more, steps = _continuation(units, text, _end_of(text, quoted), next_chunk, room)
         if more:
-            quoted, kind = f"{quoted}\n{more}", "procedure" if steps else kind
+            more_text = _capped(more, MAX_PROCEDURE if steps else room)
+            quoted, kind = f"{quoted}\n{more_text}", "procedure" if steps else kind
     # the heading prose stands under says what it is about ("$11 - Junction deviation, mm"): quoted with
     # it when it shares a term with the question or names a code (the setting asked for); a row, step
     # or note only takes the heading right above it
@@ -244,15 +246,12 @@ def _whole(
     parts = [_flat(x.text(text)) for x in units[a:b]]
     kind = u.kind if b - a == 1 else "lines"
     # a line that leads up to what follows ("… as follows:", "The display shows 'Min temp'?"): read on
-    if LEADS_ON.search(parts[-1]) and b < len(units):
-        if units[b].kind == "step":
-            proc, _ = _whole(units, b, b + 1, text, question, next_chunk)
-            first = " ".join(parts)
-            return (proc if proc.startswith(first) else f"{first}\n{proc}"), "procedure"
-        while b < len(units) and units[b].kind != "heading" and len("\n".join(parts)) < MAX_QUOTE:
-            parts.append(_flat(units[b].text(text)))
-            b += 1
-        return "\n".join(parts)[: MAX_QUOTE * 2], "lines"
+    if LEADS_ON.search(parts[-1]) and b < len(units):  # at the chunk's end, choose_quote reads on
+        first = "\n".join(parts)
+        more, steps = _continuation(units, text, units[b - 1].end, next_chunk, MAX_QUOTE - len(first))
+        if steps:
+            return f"{first}\n{_capped(more, MAX_PROCEDURE)}", "procedure"
+        return "\n".join([first, *more])[: MAX_QUOTE * 2], "lines"
     quoted = " ".join(parts) if kind == "lines" else parts[0]
     if len(quoted) > MAX_QUOTE and u.kind in ("paragraph", "item"):
         return best_quote(question, text[u.start : units[b - 1].end], max_chars=MAX_QUOTE), "lines"
@@ -261,6 +260,8 @@ def _whole(
     return quoted, kind
 
 
+# The quote's own end leads on (stricter than LEADS_ON, which takes any line that mentions "the
+# following"): reading on here costs a whole unit or the next chunk.
 _ENDS_LEADING = re.compile(r"(?::|\?|\bas follows|\bthe following(?:\s+[\w-]+){0,3})[\s\"'”)]*$", re.I)
 
 
@@ -273,13 +274,17 @@ def _end_of(text: str, quoted: str) -> int:
     return found[-1].end() if found else -1
 
 
-def _continuation(units: Sequence[Unit], text: str, end: int, next_chunk: Chunk | None) -> tuple[str, bool]:
+def _continuation(
+    units: Sequence[Unit], text: str, end: int, next_chunk: Chunk | None, prose: int
+) -> tuple[list[str], bool]:
     """What a quote ending at ``end`` that only leads up to something ("To remove a shelf:", "do the
-    following:") leads to: the rest of its unit, then the units after it up to the next heading (a
-    procedure whole, its steps numbered on into the next chunk), read on into the next chunk of the
-    same page and section when the chunk ends first. Returns (text, whether it is steps)."""
+    following:") leads to: the rest of its unit, then the units after it up to the next heading, read
+    on into the next chunk of the same page and section when the chunk ends first. Prose units are
+    added while under ``prose`` characters; a procedure comes whole, its steps numbered on into the
+    next chunk (too long to read at a machine: its first four steps). Returns (lines, whether they
+    are steps)."""
     if end < 0:
-        return "", False
+        return [], False
     parts: list[str] = []
     for j, u in enumerate(units):
         if u.end <= end:
@@ -287,22 +292,23 @@ def _continuation(units: Sequence[Unit], text: str, end: int, next_chunk: Chunk 
         if u.start < end:  # the lead ends inside this unit
             parts.append(_flat(text[end : u.end]))
             continue
-        if u.kind == "heading":
-            return _capped(parts, MAX_QUOTE), False
+        if u.kind == "heading" or (u.kind != "step" and len("\n".join(parts)) >= prose):
+            break
         if u.kind == "step":
             _, pb = procedure_span(units, j, text)
-            steps = [_flat(x.text(text)) for x in units[j:pb]]
+            listed = [_flat(x.text(text)) for x in units[j:pb]]
             last = step_number(units[pb - 1], text)
             if pb == len(units) and next_chunk is not None and last is not None:
-                steps += _steps_after(next_chunk, last)
-            return _capped(parts + steps, MAX_PROCEDURE), not parts
+                listed += _steps_after(next_chunk, last)
+            if len("\n".join(listed)) > MAX_PROCEDURE:
+                listed = listed[:4]
+            return parts + listed, not parts
         parts.append(_flat(u.text(text)))
-        if len("\n".join(parts)) >= MAX_QUOTE:
-            return _capped(parts, MAX_QUOTE), False
-    if next_chunk is not None and not any(parts):
-        nxt = units_of(next_chunk.text, next_chunk.section, next_chunk.units)
-        return _continuation(nxt, next_chunk.text, 0, None) if nxt else ("", False)
-    return _capped(parts, MAX_QUOTE), False
+    else:
+        if next_chunk is not None and not any(parts):
+            nxt = units_of(next_chunk.text, next_chunk.section, next_chunk.units)
+            return _continuation(nxt, next_chunk.text, 0, None, prose)
+    return [p for p in parts if p], False
 
 
 def _capped(parts: Sequence[str], limit: int) -> str:
