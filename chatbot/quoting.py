@@ -233,11 +233,7 @@ def _whole(
     u = units[a]
     if u.kind == "step":
         pa, pb = procedure_span(units, a, text)
-        parts = [_flat(x.text(text)) for x in units[pa:pb]]
-        last = step_number(units[pb - 1], text) if units[pb - 1].kind == "step" else None
-        if pb == len(units) and next_chunk is not None and last is not None:
-            parts += _steps_after(next_chunk, last)
-        whole = "\n".join(parts)
+        whole = "\n".join(_procedure_lines(units, pa, pb, text, next_chunk))
         if len(whole) <= MAX_PROCEDURE:
             return whole, "procedure"
         # too long to read at a machine: the best step with its neighbours
@@ -295,11 +291,7 @@ def _continuation(
         if u.kind == "heading" or (u.kind != "step" and len("\n".join(parts)) >= prose):
             break
         if u.kind == "step":
-            _, pb = procedure_span(units, j, text)
-            listed = [_flat(x.text(text)) for x in units[j:pb]]
-            last = step_number(units[pb - 1], text)
-            if pb == len(units) and next_chunk is not None and last is not None:
-                listed += _steps_after(next_chunk, last)
+            listed = _procedure_lines(units, j, procedure_span(units, j, text)[1], text, next_chunk)
             if len("\n".join(listed)) > MAX_PROCEDURE:
                 listed = listed[:4]
             return parts + listed, not parts
@@ -314,6 +306,18 @@ def _continuation(
 def _capped(parts: Sequence[str], limit: int) -> str:
     joined = "\n".join(p for p in parts if p)
     return joined if len(joined) <= limit else joined[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _procedure_lines(
+    units: Sequence[Unit], start: int, end: int, text: str, next_chunk: Chunk | None
+) -> list[str]:
+    """Units [start, end) of a procedure, one line each, with the steps that number on at the start
+    of ``next_chunk`` when the procedure runs to the chunk's end."""
+    lines = [_flat(x.text(text)) for x in units[start:end]]
+    last = step_number(units[end - 1], text) if units[end - 1].kind == "step" else None
+    if end == len(units) and next_chunk is not None and last is not None:
+        lines += _steps_after(next_chunk, last)
+    return lines
 
 
 def _steps_after(chunk: Chunk, last: int) -> list[str]:

@@ -50,9 +50,8 @@ _STEP = re.compile(r"^\(?(\d{1,3})[.)](?:\s+|$)")
 _BULLET = re.compile(r"^[-•*▪●◦–]\s+")
 _ROW_CODE = re.compile(rf"^\|?\s*((?:{CODE})|(?i:{SPOKEN_CODE}))(?![\w-])", re.I)
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
-_LEAD_IN = re.compile(
-    r"^[A-Z][^:]*\s[^:]*:$"
-)  # "To replace door bins:" (two words at least, one colon, at the end)
+# "To replace door bins:": two words at least, one colon, at the end
+_LEAD_IN = re.compile(r"^[A-Z][^:]*\s[^:]*:$")
 
 
 @dataclass(frozen=True)
@@ -192,15 +191,15 @@ def find_units(text: str, section: str = "") -> list[Unit]:
                 continues = False  # "Belt width 500 mm" / "Belt speed 0.1–1.5 m/s": one row per line
             if titled:
                 continues = False
+            # "2. Pull bin straight out." + "To replace door bins:": the next procedure's lead-in
             if prev_kind in ("step", "item") and _LEAD_IN.match(s) and re.search(r"[.!?]\"?$", prev_line):
-                continues = (
-                    False  # "2. Pull bin straight out." + "To replace door bins:": the next procedure's lead
-                )
+                continues = False
             if continues and not (prev_kind == "paragraph" and _is_heading(s) and _is_heading(prev_line)):
                 cur = (cur[0], end, cur[2], cur[3])
                 continue
             out.append(Unit(cur[2], cur[0], cur[1], cur[3]))
         kind, code = _kind(s) if record else ("paragraph", "")
+        lead = len(line) - len(line.lstrip())
         # the short lines a lead ending ":" introduces ("… when you view the contact card:" / "Make a
         # call" / "Send a message") are its list, not headings
         after_lead = (
@@ -211,10 +210,9 @@ def find_units(text: str, section: str = "") -> list[Unit]:
         if titled or (kind == "paragraph" and _is_heading(s) and not after_lead):
             kind = "heading"
         elif kind == "paragraph" and after_lead and _is_heading(s):
-            listed.add(start + len(line) - len(line.lstrip()))
+            listed.add(start + lead)
         elif kind == "paragraph" and _is_spec_row(s):
             kind = "row"
-        lead = len(line) - len(line.lstrip())
         cur = (start + lead, end, kind, code)
     if cur is not None:
         out.append(Unit(cur[2], cur[0], cur[1], cur[3]))
