@@ -10,6 +10,12 @@ recall (share of the gold answer's content words), and the quote's length in cha
 page it is on: retrieval's share is the hit@1 column of ``python -m chatbot.eval``.
 Also prints a grid over the unit-ranking weights (``--grid``) on the tune half, reported on the
 check half.
+
+``--bounds`` adds what no choice of lines could beat with the same retrieval (rows "bound: …"):
+the whole first passage, its whole page, all five passages, and the best run of lines of the
+first passage up to ``--window`` characters, chosen *knowing the gold answer* (most must_contain
+strings, then most answer words). A target above the first passage's bound needs text from other
+passages, that is, a longer answer or a reader model that combines passages.
 """
 
 from __future__ import annotations
@@ -54,11 +60,56 @@ def table(rows: Sequence[dict[str, float | None]]) -> dict[str, float | None]:
     }
 
 
+def hindsight_window(q: Question, text: str, limit: int) -> str:
+    """The run of whole lines of ``text`` of at most ``limit`` characters (or one line) that scores
+    best against the gold answer: an upper bound on any quote of that length, not a method."""
+    lines = text.splitlines()
+    best, best_key = "", (-1.0, -1.0)
+    for a in range(len(lines)):
+        window = ""
+        for b in range(a, len(lines)):
+            longer = f"{window}\n{lines[b]}".strip()
+            if window and len(longer) > limit:
+                break
+            window = longer
+            sc = score(q, window)
+            key = (sc["must"] or 0.0, sc["recall"] or 0.0)
+            if key > best_key:
+                best, best_key = window, key
+    return best
+
+
+def bounds(r_all: Sequence[tuple[Question, object]], state: object, limit: int) -> dict[str, object]:
+    """The "bound: …" rows (see the module doc)."""
+    pages: dict[tuple[str, object], list[str]] = {}
+    for c in state.index.chunks:  # type: ignore[attr-defined]
+        pages.setdefault((c.source, c.page_start), []).append(c.text)
+    rows: dict[str, Callable[[Question, object], str]] = {
+        "bound: whole first passage": lambda q, r: r.passages[0].chunk.text,  # type: ignore[attr-defined]
+        "bound: whole first page": lambda q, r: "\n".join(
+            pages[(r.passages[0].chunk.source, r.passages[0].chunk.page_start)]  # type: ignore[attr-defined]
+        ),
+        "bound: all five passages": lambda q, r: "\n".join(p.chunk.text for p in r.passages),  # type: ignore[attr-defined]
+        f"bound: best lines of the first passage, <= {limit} chars, chosen knowing the answer": lambda q, r: (
+            hindsight_window(q, r.passages[0].chunk.text, limit)  # type: ignore[attr-defined]
+        ),
+    }
+    out: dict[str, object] = {}
+    for name, f in rows.items():
+        scored: dict[str, list[dict[str, float | None]]] = {"tune": [], "check": []}
+        for q, r in r_all:
+            scored[split_of(q.id)].append(score(q, f(q, r)))
+        out[name] = {h: table(v) for h, v in scored.items()} | {
+            "all": table(scored["tune"] + scored["check"])
+        }
+    return out
+
+
 SPLIT = 0.9  # a second passage on another page scoring at least this share of the first: confidence is split
 Method = Callable[[Question, Query, int, object], str]
 
 
-def run(index: str, qa: str, grid: bool) -> dict[str, object]:
+def run(index: str, qa: str, grid: bool, window: int | None = None) -> dict[str, object]:
     settings = load_settings(None, index={"path": index})
     questions = [q for q in load_qa(qa).questions if q.answerable]
     out: dict[str, object] = {}
@@ -103,6 +154,8 @@ def run(index: str, qa: str, grid: bool) -> dict[str, object]:
             out[name] = {h: table(v) for h, v in scored.items()} | {
                 "all": table(scored["tune"] + scored["check"])
             }
+        if window:
+            out |= bounds(r_all, deps.handle.get(), window)
     return out
 
 
@@ -112,8 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--qa", action="append", required=True)
     p.add_argument("--grid", action="store_true")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--bounds", action="store_true", help="add the upper-bound rows (see above)")
+    p.add_argument("--window", type=int, default=236, help="characters of the hindsight window (--bounds)")
     a = p.parse_args(argv)
-    results = {qa: run(ix, qa, a.grid) for ix, qa in zip(a.index, a.qa, strict=True)}
+    window = a.window if a.bounds else None
+    results = {qa: run(ix, qa, a.grid, window) for ix, qa in zip(a.index, a.qa, strict=True)}
     if a.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -34,6 +34,7 @@ from .quote_window import LEADS_ON, best_quote
 MAX_QUOTE = 480  # characters of prose or a row: readable at a machine
 MAX_PROCEDURE = 1100  # a procedure is quoted with all its steps up to this length
 MIN_PROSE = 200  # a prose quote shorter than this reads on to the next sentence of the same text
+SHORT_QUOTE = 80  # a paragraph or item this short rarely says enough alone: it reads on to the units after it
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -136,6 +137,8 @@ def choose_quote(
         if more:
             more_text = _capped(more, MAX_PROCEDURE if steps else room)
             quoted, kind = f"{quoted}\n{more_text}", "procedure" if steps else kind
+    if len(quoted) < SHORT_QUOTE and kind in ("paragraph", "item", "lines"):
+        quoted = "\n".join([quoted, *_units_after(units, text, _end_of(text, quoted), len(quoted))])
     # the heading prose stands under says what it is about ("$11 - Junction deviation, mm"): quoted with
     # it when it shares a term with the question or names a code (the setting asked for); a row, step
     # or note only takes the heading right above it
@@ -301,6 +304,25 @@ def _continuation(
             nxt = units_of(next_chunk.text, next_chunk.section, next_chunk.units)
             return _continuation(nxt, next_chunk.text, 0, None, prose)
     return [p for p in parts if p], False
+
+
+def _units_after(units: Sequence[Unit], text: str, end: int, have: int) -> list[str]:
+    """The whole units after ``end`` up to the next heading, while the quote (``have`` characters so
+    far) is under ``MIN_PROSE`` and stays within ``MAX_QUOTE``."""
+    out: list[str] = []
+    for u in units:
+        if end < 0 or have >= MIN_PROSE:
+            break
+        if u.start < end:
+            continue
+        if u.kind == "heading":
+            break
+        t = _flat(u.text(text))
+        if have + len(t) + 1 > MAX_QUOTE:
+            break
+        out.append(t)
+        have += len(t) + 1
+    return out
 
 
 def _capped(parts: Sequence[str], limit: int) -> str:

@@ -78,6 +78,8 @@ def test_units_of_a_spec_table_a_markdown_table_and_a_german_manual() -> None:
         ("What is the belt width of the CV-50?", "Belt width 500 mm", "row"),
         # the meaning ends on "Reset the fault as follows:": quoted with the steps it leads to
         ("What does E-104 mean?", "as follows:\n1. Do not reach into the die area", "procedure"),
+        # one short checklist item reads on to the items after it
+        ("What must I hand over at shift change?", "S2 of the HP-200.\n- Report open faults", "item"),
     ],
 )
 def test_the_quote_is_the_best_unit_whole(
@@ -190,6 +192,31 @@ def test_a_lead_in_at_the_end_of_a_chunk_is_quoted_with_what_it_leads_to() -> No
     assert q.kind == "procedure"
     # without the next chunk (another page or section) the quote is what the chunk holds
     assert choose_quote("How do I set the belt tension?", first).text.endswith("do the following:")
+
+
+def test_a_short_quote_reads_on_to_the_units_after_it_up_to_the_next_heading() -> None:
+    """A one-line paragraph rarely says enough alone ("First, connect with the serial terminal"):
+    the units after it are quoted with it while the quote is short, never past a heading."""
+    text = (
+        "First, connect with the serial terminal of your choice.\n"
+        "Set the baud rate to 115200, 8 data bits, no parity, 1 stop bit.\n"
+        "Firmware update\nThe flasher tool writes the firmware image over the same serial port."
+    )
+    c = Chunk(
+        "m.pdf",
+        "XY Controller",
+        9,
+        9,
+        "9",
+        "4 Connecting > 4.2 Serial connection",
+        text,
+        "pdfium",
+        "0" * 64,
+        0,
+    )
+    q = choose_quote("How do I connect a serial terminal?", c)
+    assert "First, connect with the serial terminal" in q.text and "115200" in q.text, q.text
+    assert "flasher" not in q.text and "Firmware update" not in q.text, q.text
 
 
 def test_a_lead_in_after_a_step_starts_the_next_procedure() -> None:
