@@ -131,14 +131,16 @@ def choose_quote(
             )
     else:
         quoted, kind = _whole(units, a, b, text, question, next_chunk)
-    if _ENDS_LEADING.search(quoted):  # "… do the following:" with nothing after it: what it leads to
-        room = max(MAX_QUOTE - len(quoted), MIN_PROSE)  # what it leads to is the answer: some of it at least
-        more, steps = _continuation(units, text, _end_of(text, quoted), next_chunk, room)
+    # "… do the following:" with nothing after it: what it leads to is the answer (some of it at least);
+    # a paragraph or item this short rarely says enough alone: the units after it, up to MIN_PROSE
+    leads = bool(_ENDS_LEADING.search(quoted))
+    if leads or (len(quoted) < SHORT_QUOTE and kind in ("paragraph", "item", "lines")):
+        room = max(MAX_QUOTE - len(quoted), MIN_PROSE)
+        wanted = room if leads else MIN_PROSE - len(quoted)
+        more, steps = _continuation(units, text, _end_of(text, quoted), next_chunk, wanted)
         if more:
             more_text = _capped(more, MAX_PROCEDURE if steps else room)
             quoted, kind = f"{quoted}\n{more_text}", "procedure" if steps else kind
-    if len(quoted) < SHORT_QUOTE and kind in ("paragraph", "item", "lines"):
-        quoted = "\n".join([quoted, *_units_after(units, text, _end_of(text, quoted), len(quoted))])
     # the heading prose stands under says what it is about ("$11 - Junction deviation, mm"): quoted with
     # it when it shares a term with the question or names a code (the setting asked for); a row, step
     # or note only takes the heading right above it
@@ -304,25 +306,6 @@ def _continuation(
             nxt = units_of(next_chunk.text, next_chunk.section, next_chunk.units)
             return _continuation(nxt, next_chunk.text, 0, None, prose)
     return [p for p in parts if p], False
-
-
-def _units_after(units: Sequence[Unit], text: str, end: int, have: int) -> list[str]:
-    """The whole units after ``end`` up to the next heading, while the quote (``have`` characters so
-    far) is under ``MIN_PROSE`` and stays within ``MAX_QUOTE``."""
-    out: list[str] = []
-    for u in units:
-        if end < 0 or have >= MIN_PROSE:
-            break
-        if u.start < end:
-            continue
-        if u.kind == "heading":
-            break
-        t = _flat(u.text(text))
-        if have + len(t) + 1 > MAX_QUOTE:
-            break
-        out.append(t)
-        have += len(t) + 1
-    return out
 
 
 def _capped(parts: Sequence[str], limit: int) -> str:
