@@ -24,7 +24,7 @@ import argparse
 import json
 import statistics
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,6 +58,14 @@ def table(rows: Sequence[dict[str, float | None]]) -> dict[str, float | None]:
         "len_p50": statistics.median(lens) if lens else None,
         "len_p90": lens[int(0.9 * (len(lens) - 1))] if lens else None,
     }
+
+
+def by_half(quoted: Iterable[tuple[Question, str]]) -> dict[str, object]:
+    """The table of each half (tune / check, by question id) and of both, of (question, text) pairs."""
+    scored: dict[str, list[dict[str, float | None]]] = {"tune": [], "check": []}
+    for q, text in quoted:
+        scored[split_of(q.id)].append(score(q, text))
+    return {h: table(v) for h, v in scored.items()} | {"all": table(scored["tune"] + scored["check"])}
 
 
 def hindsight_window(q: Question, text: str, limit: int) -> str:
@@ -96,12 +104,7 @@ def bounds(r_all: Sequence[tuple[Question, object]], state: object, limit: int) 
     }
     out: dict[str, object] = {}
     for name, f in rows.items():
-        scored: dict[str, list[dict[str, float | None]]] = {"tune": [], "check": []}
-        for q, r in r_all:
-            scored[split_of(q.id)].append(score(q, f(q, r)))
-        out[name] = {h: table(v) for h, v in scored.items()} | {
-            "all": table(scored["tune"] + scored["check"])
-        }
+        out[name] = by_half((q, f(q, r)) for q, r in r_all)
     return out
 
 
@@ -138,7 +141,7 @@ def run(index: str, qa: str, grid: bool, window: int | None = None) -> dict[str,
             for lx in (0.0, 0.25, 0.5, 2.0, 4.0):  # the dense weight stays 1: only the ratio matters
                 methods[f"units lexical={lx}"] = units(QuoteWeights(dense=1.0, lexical=lx))
         for name, m in methods.items():
-            scored = {"tune": [], "check": []}  # type: dict[str, list[dict[str, float | None]]]
+            quoted: list[tuple[Question, str]] = []
             for q, r in r_all:
                 p = r.passages[0]
                 text = m(q, r.query, p.row, p.chunk)
@@ -150,10 +153,8 @@ def run(index: str, qa: str, grid: bool, window: int | None = None) -> dict[str,
                     )
                     if other_page and p2.score >= SPLIT * p.score:
                         text += "\n" + m(q, r.query, p2.row, p2.chunk)
-                scored[split_of(q.id)].append(score(q, text))
-            out[name] = {h: table(v) for h, v in scored.items()} | {
-                "all": table(scored["tune"] + scored["check"])
-            }
+                quoted.append((q, text))
+            out[name] = by_half(quoted)
         if window:
             out |= bounds(r_all, deps.handle.get(), window)
     return out
