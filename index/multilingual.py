@@ -63,8 +63,12 @@ def _key_hash(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
+def _model_tag(model_name: str) -> str:
+    return hashlib.sha1(model_name.encode()).hexdigest()[:12]
+
+
 def cache_file(index_root: str | Path, model_name: str) -> Path:
-    return Path(index_root) / FOLDER / f"{hashlib.sha1(model_name.encode()).hexdigest()[:12]}.npz"
+    return Path(index_root) / FOLDER / f"{_model_tag(model_name)}.npz"
 
 
 Entry = tuple[np.ndarray, str]  # a chunk's vector and the language its text is written in
@@ -92,6 +96,67 @@ def missing_count(index_root: str | Path, chunks: Sequence[Chunk], model_name: s
     return sum(_key_hash(ml_key(c)) not in known for c in chunks)
 
 
+def _write_entries(path: Path, hashes: Sequence[bytes], known: dict[bytes, Entry], dim: int) -> None:
+    """``known``'s entries for ``hashes`` as one file, whole or not at all (a temporary file, synced,
+    renamed over the target): a kill leaves the previous file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{uuid.uuid4().hex}.tmp"
+    with open(tmp, "wb") as fh:
+        vectors = np.stack([known[h][0] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
+        key_rows = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(len(hashes), 16)
+        langs = np.array([known[h][1] for h in hashes], dtype="U8")
+        np.savez(fh, keys=key_rows, vectors=vectors, langs=langs)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class StagedVectors:
+    """Side vectors computed by an ingest that has not committed yet: one file per batch in the
+    index's staging area (``IndexStore.staging_folder``, cleared with it once a version is live),
+    keyed like the cache by the chunk's text and the model's name. The cache beside the index is
+    written only at the end of the pass; a run killed before that reads these back instead of
+    embedding every chunk again, and loses at most the batch it was embedding."""
+
+    def __init__(self, staging: Path, model_name: str) -> None:
+        self.folder = staging / _model_tag(model_name)  # one folder per side model
+
+    def read(self) -> dict[bytes, Entry]:
+        """Every staged entry (a damaged file is skipped: its batch is embedded again)."""
+        found: dict[bytes, Entry] = {}
+        for path in sorted(self.folder.glob("*.npz")) if self.folder.is_dir() else []:
+            found.update(_read_cache(path))
+        return found
+
+    def put(self, batch: dict[bytes, Entry]) -> None:
+        if batch:
+            _write_entries(self.folder / f"{uuid.uuid4().hex}.npz", list(batch), batch, 0)
+
+
+def _embed_missing(
+    known: dict[bytes, Entry],
+    chunks: Sequence[Chunk],
+    missing: list[int],
+    ml: Embedder,
+    on_batch: Callable[[int], None] | None,
+    staged: StagedVectors | None = None,
+) -> None:
+    """Embed the chunks at ``missing`` into ``known``, batch by batch (each staged at once, if asked)."""
+    for s in range(0, len(missing), BATCH):
+        idx = missing[s : s + BATCH]
+        keys = [ml_key(chunks[i]) for i in idx]
+        vecs = ml.embed_documents(keys)
+        batch = {
+            _key_hash(k): (v, passage_language(chunks[i].text))
+            for i, k, v in zip(idx, keys, vecs, strict=True)
+        }
+        if staged is not None:
+            staged.put(batch)
+        known.update(batch)
+        if on_batch is not None:
+            on_batch(len(idx))
+
+
 def ensure_vectors(
     index_root: str | Path,
     chunks: Sequence[Chunk],
@@ -107,35 +172,52 @@ def ensure_vectors(
     how many chunks will be embedded (when any), ``on_batch(n)`` of each batch of ``n`` embedded."""
     path = cache_file(index_root, ml.name)
     known = _read_cache(path)
-    keys = [ml_key(c) for c in chunks]
-    hashes = [_key_hash(k) for k in keys]
+    hashes = [_key_hash(ml_key(c)) for c in chunks]
     missing = [i for i, h in enumerate(hashes) if h not in known]
     if missing:
         if on_missing is not None:
             on_missing(len(missing))
-        for s in range(0, len(missing), BATCH):
-            idx = missing[s : s + BATCH]
-            vecs = ml.embed_documents([keys[i] for i in idx])
-            for i, v in zip(idx, vecs, strict=True):
-                known[hashes[i]] = (v, passage_language(chunks[i].text))
-            if on_batch is not None:
-                on_batch(len(idx))
+        _embed_missing(known, chunks, missing, ml, on_batch)
     live = sorted(set(hashes)) if prune else sorted(known)
     if missing or len(live) != len(known):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{uuid.uuid4().hex}.tmp"
-        with open(tmp, "wb") as fh:
-            vectors = np.stack([known[h][0] for h in live]) if live else np.zeros((0, ml.dim), np.float32)
-            key_rows = np.frombuffer(b"".join(live), dtype=np.uint8).reshape(len(live), 16)
-            np.savez(
-                fh, keys=key_rows, vectors=vectors, langs=np.array([known[h][1] for h in live], dtype="U8")
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        _write_entries(path, live, known, ml.dim)
     if not hashes:
         return np.zeros((0, ml.dim), dtype=np.float32), []
     return np.stack([known[h][0] for h in hashes]).astype(np.float32), [known[h][1] for h in hashes]
+
+
+def complete_cache(
+    index_root: str | Path,
+    chunks: Sequence[Chunk],
+    model_name: str,
+    load: Callable[[], Embedder],
+    staging: Path,
+    on_missing: Callable[[int], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Ingest's side pass: the cache beside the index holds the vectors of ``chunks`` and no others
+    when it returns. Vectors staged by an interrupted run (``StagedVectors`` under ``staging``) are
+    taken, not embedded again; each batch embedded now is staged at once. The model is loaded only
+    when something is left to embed. Returns how many vectors this call computed (``on_missing``
+    is told that number first, when any; ``on_batch`` each batch's size)."""
+    path = cache_file(index_root, model_name)
+    known = _read_cache(path)
+    hashes = [_key_hash(ml_key(c)) for c in chunks]
+    if all(h in known for h in hashes):
+        return 0  # complete: nothing to write either
+    staged = StagedVectors(staging, model_name)
+    for h, entry in staged.read().items():
+        known.setdefault(h, entry)
+    missing = [i for i, h in enumerate(hashes) if h not in known]
+    dim = 0
+    if missing:
+        if on_missing is not None:
+            on_missing(len(missing))
+        ml = load()
+        dim = ml.dim
+        _embed_missing(known, chunks, missing, ml, on_batch, staged)
+    _write_entries(path, sorted(set(hashes)), known, dim)
+    return len(missing)
 
 
 def _marker(index_root: str | Path, model_name: str) -> Path:

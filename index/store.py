@@ -14,6 +14,7 @@
                             to the previous version's graph, then with ann_rows.npy: index/segments.py)
           ann_rows.npy      graph id -> row of this version, -1 for a removed chunk
       staging/<sha>.npz     chunks+vectors of files embedded by a run that has not committed yet
+      staging/multilingual/ the cross-lingual side vectors of that run, one file per batch
       ocr-cache/<sha>/...   each page read by OCR, written at once (a killed run continues from it)
 
 A new version is built in ``versions/.tmp-*``, fsynced, renamed into place, and only then
@@ -212,6 +213,11 @@ class IndexStore:
         if len(chunks) != len(vectors):
             return None
         return chunks, vectors
+
+    def staging_folder(self, name: str) -> Path:
+        """A folder in the staging area for other work of a run that has not committed yet (the
+        cross-lingual side vectors: index/multilingual.py); cleared with the staged files."""
+        return self.path / STAGING / name
 
     def clear_staging(self) -> None:
         shutil.rmtree(self.path / STAGING, ignore_errors=True)

@@ -180,9 +180,8 @@ def print_summary(s: Summary) -> None:
     for i in range(0, len(rows), 2):
         t.add_row(*(str(x) for x in (*rows[i], *rows[i + 1])))
     console.print(t)
-    if s.seconds:
-        stages = [k for k in ("scan", "extract", "chunk", "embed", "write", "total") if k in s.seconds]
-        console.print("seconds: " + "  ".join(f"{k} {s.seconds[k]:.2f}" for k in stages))
+    if s.seconds:  # every stage of the run, in the order the run met them; they add up to total
+        console.print("seconds: " + "  ".join(f"{k} {v:.2f}" for k, v in s.seconds.items() if v >= 0.005))
     for label, names in (
         ("added", s.added),
         ("changed", s.changed),

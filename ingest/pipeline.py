@@ -109,6 +109,7 @@ def run_ingest(
     include_all: bool = False,
 ) -> Summary:
     """Bring the index at ``settings.index.path`` in line with ``folders``."""
+    t_start = time.perf_counter()
     options = RunOptions(
         rebuild=rebuild,
         allow_delete=allow_delete,
@@ -118,13 +119,17 @@ def run_ingest(
     )
     store = IndexStore(settings.index.path)
     run = _Run(store, _check_folders(folders), settings, options)
+    run.timer.add("scan", time.perf_counter() - t_start)  # the folders' first look
     try:
         lock = store.writer_lock(wait_seconds)
-        lock.__enter__()
+        with run.timer.stage("lock"):
+            lock.__enter__()
     except PermissionError:
         raise UserError(f"index folder {store.path}: permission denied (cannot write there)") from None
     try:
-        return _run_locked(run)
+        _run_locked(run)
+        run.summary.seconds["total"] = time.perf_counter() - t_start  # the stages add up to it
+        return run.summary
     finally:
         lock.__exit__(None, None, None)
 
@@ -146,27 +151,27 @@ def _check_folders(folders: list[str | Path]) -> list[tuple[Path, str]]:
     return roots
 
 
-def _run_locked(run: _Run) -> Summary:
-    """The steps of a run, in order (the lock is held)."""
-    t_start = time.perf_counter()
-    prev = read_previous(run.store, run.identity, run.options.rebuild)
+def _run_locked(run: _Run) -> None:
+    """The steps of a run, in order (the lock is held); each one timed as a stage of the run."""
+    with run.timer.stage("previous"):
+        prev = read_previous(run.store, run.identity, run.options.rebuild)
     files, unreadable = _scan_and_hash(run)
-    plan = _plan_changes(run, prev, files, unreadable)
+    with run.timer.stage("plan"):
+        plan = _plan_changes(run, prev, files, unreadable)
     if plan.changes_nothing(prev):
         _report_unchanged(run, prev)
     else:
         processed, dim = _process_new_and_changed(run, prev, plan)
-        for p in processed:
-            p.record.equipment = list(p.entry.equipment)
-        _record_outcomes(run, prev, plan, processed)
+        with run.timer.stage("plan"):
+            for p in processed:
+                p.record.equipment = list(p.entry.equipment)
+            _record_outcomes(run, prev, plan, processed)
         if plan.unchanged_after(prev, len(processed)):
             _report_unchanged(run, prev)  # only files that failed before failed again
         elif _something_to_write(prev, plan, processed):
             _commit_new_version(run, prev, plan, processed, dim)
         else:
             _refuse_if_no_manuals(run)  # or, when every file failed, commit nothing
-    run.summary.seconds["total"] = time.perf_counter() - t_start
-    return run.summary
 
 
 def _scan_and_hash(run: _Run) -> tuple[dict[str, FileEntry], list[Unreadable]]:
@@ -184,6 +189,7 @@ def _scan_and_hash(run: _Run) -> tuple[dict[str, FileEntry], list[Unreadable]]:
                 f"cannot rebuild while a folder cannot be read ({unreadable[0].rel or unreadable[0].root}: "
                 f"{unreadable[0].reason}): its documents would be lost. Nothing was changed."
             )
+    with run.timer.stage("hash"):
         files = hash_files(found.entries, summary.failed)
     summary.files_seen = len(files) + len(summary.failed)
     return files, unreadable
@@ -204,7 +210,6 @@ def _plan_changes(
 
 def _report_unchanged(run: _Run, prev: Previous) -> None:
     """Nothing to write, including which documents are stale: the live version stays."""
-    run.store.clear_staging()  # leftovers of a killed run whose files are all indexed now
     run.summary.version = prev.version
     run.summary.documents_total = len(prev.docs)
     run.summary.chunks_total = prev.meta.chunk_count if prev.meta else 0
@@ -214,8 +219,14 @@ def _report_unchanged(run: _Run, prev: Previous) -> None:
 
         name = side_model_name(run.settings)
         if complete_for(run.store.path, name) != prev.version:  # else known complete: nothing to read
-            _multilingual_vectors(run, list(run.store.read_chunks(prev.version)))
-            mark_complete(run.store.path, name, prev.version)
+            with run.timer.stage("previous"):
+                chunks = run.store.read_chunks(prev.version)
+            _multilingual_vectors(run, chunks)
+            with run.timer.stage("multilingual"):
+                mark_complete(run.store.path, name, prev.version)
+    # leftovers of a killed run whose files are all indexed now (after the side pass: it reads its own)
+    with run.timer.stage("staging"):
+        run.store.clear_staging()
 
 
 def _process_new_and_changed(run: _Run, prev: Previous, plan: Plan) -> tuple[list[Processed], int]:
@@ -223,11 +234,15 @@ def _process_new_and_changed(run: _Run, prev: Previous, plan: Plan) -> tuple[lis
     processed: list[Processed] = []
     dim = prev.meta.dim if prev.meta is not None else 0
     if plan.todo:
-        emb = run.options.embedder or load_embedder(run.identity.spec)
+        with run.timer.stage("model"):
+            emb = run.options.embedder or load_embedder(run.identity.spec)
         dim = emb.dim
-        cache = VectorCache(run.store, prev.version, [e.source for e in plan.todo], prev.by_source)
+        with run.timer.stage("previous"):  # the live vectors of changed files' unchanged chunks
+            cache = VectorCache(run.store, prev.version, [e.source for e in plan.todo], prev.by_source)
         progress = run.options.progress
-        progress.start(len(plan.todo), count_pages(plan.todo))
+        with run.timer.stage("plan"):
+            pages = count_pages(plan.todo)
+        progress.start(len(plan.todo), pages)
         try:
             processor = FileProcessor(
                 settings=run.settings.ingest,
@@ -274,22 +289,34 @@ def _refuse_if_no_manuals(run: _Run) -> None:
 
 
 def _multilingual_vectors(run: _Run, chunks: Sequence[Chunk]) -> None:
-    """The cross-lingual side vectors of every chunk the cache beside the index lacks."""
-    from index.multilingual import ensure_vectors, load_multilingual_embedder, missing_count, side_model_name
+    """The cross-lingual side vectors of every chunk the cache beside the index lacks. Each batch is
+    staged at once: a run killed here leaves what it computed to the next run, which embeds only the
+    rest (``multilingual_embedded`` counts what this run computed)."""
+    from index.multilingual import complete_cache, load_multilingual_embedder, side_model_name
 
-    todo = missing_count(run.store.path, chunks, side_model_name(run.settings))
-    if not todo:
-        return
-    with run.timer.stage("multilingual"):
-        ml = load_multilingual_embedder(run.settings)
-        progress = run.options.progress
+    progress = run.options.progress
+    started = False
+
+    def start(todo: int) -> None:
+        nonlocal started
         progress.start(1, todo, unit="chunks (cross-lingual)")
         progress.file("multilingual-e5 side vectors")
+        started = True
+
+    with run.timer.stage("multilingual"):
         try:
-            ensure_vectors(run.store.path, chunks, ml, on_batch=lambda n: progress.advance(n, n))
+            run.summary.multilingual_embedded += complete_cache(
+                run.store.path,
+                chunks,
+                side_model_name(run.settings),
+                lambda: load_multilingual_embedder(run.settings),
+                run.store.staging_folder("multilingual"),
+                on_missing=start,
+                on_batch=lambda n: progress.advance(n, n),
+            )
         finally:
-            progress.stop()
-        run.summary.multilingual_embedded = todo
+            if started:
+                progress.stop()
 
 
 def _commit_new_version(run: _Run, prev: Previous, plan: Plan, processed: list[Processed], dim: int) -> None:
@@ -297,13 +324,15 @@ def _commit_new_version(run: _Run, prev: Previous, plan: Plan, processed: list[P
     summary = run.summary
     with run.timer.stage("write"):
         docs, chunks, vectors, origin = assemble(run.store, prev.version, plan, processed, dim)
-    if run.settings.retrieval.multilingual:
-        chunks = iter(listed := list(chunks))  # assemble streams them; the side pass reads them first
-        _multilingual_vectors(run, listed)  # before the swap: the new version is complete when it goes live
-    with run.timer.stage("write"):
+        if run.settings.retrieval.multilingual:
+            # before the swap: the new version is complete when it goes live. assemble streams the
+            # chunks; the side pass reads them first.
+            chunks = iter(listed := list(chunks))
+            _multilingual_vectors(run, listed)
         summary.chunks_total = len(vectors)
         summary.documents_total = len(docs)
-        ann = ann_for(vectors, run.settings.index, run.store, prev.version, origin)
+        with run.timer.stage("ann"):
+            ann = ann_for(vectors, run.settings.index, run.store, prev.version, origin)
         meta = run.store.write_version(
             {
                 "embedding_backend": run.identity.backend,
@@ -329,4 +358,5 @@ def _commit_new_version(run: _Run, prev: Previous, plan: Plan, processed: list[P
     if run.settings.retrieval.multilingual:
         from index.multilingual import mark_complete, side_model_name
 
-        mark_complete(run.store.path, side_model_name(run.settings), meta.version)
+        with run.timer.stage("multilingual"):
+            mark_complete(run.store.path, side_model_name(run.settings), meta.version)

@@ -189,6 +189,8 @@ def _carry_over_missing(
             why = failed.get(d.source) or f"folder {folder.rel or '.'} could not be read ({folder.reason})"  # type: ignore[union-attr]
             plan.keep[d.source] = replace(d, stale=why)
             summary.mark_kept(d.source)
+            if folder is not None:  # the folder's failure has no source: mark_kept cannot find it
+                folder.failure.kept_previous = True
             summary.stale.append(os.path.join(_shown_for(d.root, roots), d.source))
         else:
             removed.append(d)

@@ -114,7 +114,8 @@ def extract_and_chunk(
     timer: Timer,
     ocr: ocr_module.OcrContext | None = None,
 ) -> tuple[DocumentRecord, list[Chunk]]:
-    """``ocr``: the run's OCR context (None: pages without a text layer stay unread)."""
+    """``ocr``: the run's OCR context (None: pages without a text layer stay unread). ``timer``: the
+    file's own (this runs in the extract thread, beside the run's stages)."""
     t0 = time.perf_counter()
     doc = extract(entry.path, settings.pdf_extractor, ocr.for_file(entry.sha256) if ocr is not None else None)
     if settings.strip_headers and doc.kind == "pdf":
@@ -175,18 +176,26 @@ class FileProcessor:
 
         # OCR for pages without a text layer, once per run (None: off or tesseract not installed);
         # its page cache lives under the index folder.
-        ocr = ocr_module.context(self.settings, self.store.path)
+        with self.timer.stage("extract"):
+            ocr = ocr_module.context(self.settings, self.store.path)
 
         with (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as pool,
             ocr_module.stop_on_error(ocr),
         ):
             futures: dict[int, Future[tuple[DocumentRecord, list[Chunk]]]] = {}
+            work: dict[int, dict[str, float]] = {}  # the extract thread's seconds per file and stage
 
             def submit(i: int) -> None:
                 if i < len(todo) and i not in futures:
+                    work[i] = {}
                     futures[i] = pool.submit(
-                        extract_and_chunk, todo[i], self.settings, self.embedder.count_tokens, self.timer, ocr
+                        extract_and_chunk,
+                        todo[i],
+                        self.settings,
+                        self.embedder.count_tokens,
+                        Timer(work[i]),
+                        ocr,
                     )
 
             submit(0)
@@ -195,7 +204,7 @@ class FileProcessor:
                 progress.file(e.display)
                 doc_pages = 1
                 try:
-                    record, chunks = futures.pop(i).result()
+                    record, chunks = self._result(futures.pop(i), work.pop(i))
                     doc_pages = max(1, record.pages)
                     summary.pages_processed += record.pages
                     for w in record.warnings:
@@ -219,6 +228,25 @@ class FileProcessor:
                     progress.advance(doc_pages, 0)
         return out
 
+    def _result(
+        self, future: Future[tuple[DocumentRecord, list[Chunk]]], work: dict[str, float]
+    ) -> tuple[DocumentRecord, list[Chunk]]:
+        """One file's record and chunks from the extract thread. The thread works while the previous
+        file is embedded, so its own seconds would count twice in the run's stages; the run's stages
+        get the time the run waited for it (as extract and chunk, in the proportion the thread spent on
+        each), worker_seconds the thread's own."""
+        t0 = time.perf_counter()
+        try:
+            return future.result()
+        finally:
+            waited = time.perf_counter() - t0
+            busy = sum(work.values())
+            for stage, dt in work.items():
+                self.summary.worker_seconds[stage] = self.summary.worker_seconds.get(stage, 0.0) + dt
+                self.timer.add(stage, waited * dt / busy if busy > 0 else 0.0)
+            if busy <= 0:  # extraction failed before its time was recorded
+                self.timer.add("extract", waited)
+
     def _vectors_for(
         self, e: FileEntry, chunks: list[Chunk], doc_pages: int, done_by_sha: dict[str, Processed]
     ) -> np.ndarray:
@@ -228,13 +256,16 @@ class FileProcessor:
             self._count_reused(chunks, doc_pages)
             return twin.vectors
         # 2) staged by an earlier, interrupted run
-        staged = self.store.get_staged(e.sha256, self.staging_key)
+        with self.timer.stage("staging"):
+            staged = self.store.get_staged(e.sha256, self.staging_key)
         if staged is not None and len(staged[0]) == len(chunks):
             self._count_reused(chunks, doc_pages)
             return staged[1]
         # 3) embedded now, and staged at once
-        vectors = self._embed(chunks, doc_pages)
-        self.store.put_staged(e.sha256, self.staging_key, chunks, vectors)
+        with self.timer.stage("embed"):
+            vectors = self._embed(chunks, doc_pages)
+        with self.timer.stage("staging"):
+            self.store.put_staged(e.sha256, self.staging_key, chunks, vectors)
         return vectors
 
     def _count_reused(self, chunks: list[Chunk], doc_pages: int) -> None:
@@ -259,9 +290,7 @@ class FileProcessor:
         missing.sort(key=lambda i: len(texts[i]))
         for s in range(0, len(missing), EMBED_SLICE):
             idx = missing[s : s + EMBED_SLICE]
-            t0 = time.perf_counter()
             vecs = emb.embed_documents([texts[i] for i in idx])
-            self.timer.add("embed", time.perf_counter() - t0)
             for j, i in enumerate(idx):
                 vectors[i] = vecs[j]
                 cache.put(texts[i], vecs[j])

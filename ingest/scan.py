@@ -38,6 +38,7 @@ class Unreadable:
     root: str  # absolute root folder
     rel: str  # folder relative to root, '/' separated ("" for the root itself)
     reason: str
+    failure: Failure  # the run's failure for this folder: says whether anything indexed under it is kept
 
     def holds(self, doc: DocumentRecord) -> bool:
         return doc.root == self.root and (not self.rel or doc.source.startswith(self.rel + "/"))
@@ -83,8 +84,11 @@ def _scan_root(root: Path, shown: str, options: ScanOptions, out: Scanned) -> No
         rel = os.path.relpath(where, root)
         disp = os.path.join(shown, rel) if rel != "." else shown
         reason = "permission denied" if isinstance(err, PermissionError) else (err.strerror or str(err))
-        out.failures.append(Failure(disp, f"cannot list folder ({reason})"))
-        out.unreadable.append(Unreadable(str(root), "" if rel == "." else Path(rel).as_posix(), reason))
+        failure = Failure(disp, f"cannot list folder ({reason})", folder=True)
+        out.failures.append(failure)
+        out.unreadable.append(
+            Unreadable(str(root), "" if rel == "." else Path(rel).as_posix(), reason, failure)
+        )
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
         real = os.path.realpath(dirpath)

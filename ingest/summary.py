@@ -13,9 +13,11 @@ class Failure:
     problem: str
     source: str | None = None  # index source path when the failure is about one file
     kept_previous: bool = False
+    folder: bool = False  # a folder that could not be listed (kept_previous: documents indexed under it)
 
     def line(self) -> str:
-        tail = " (previous version of this file stays in the index)" if self.kept_previous else ""
+        kept = "what was indexed from this folder" if self.folder else "previous version of this file"
+        tail = f" ({kept} stays in the index)" if self.kept_previous else ""
         return f"{self.path}: {self.problem}{tail}"
 
 
@@ -51,7 +53,10 @@ class Summary:
     multilingual_embedded: int = 0  # cross-lingual side vectors computed (retrieval.multilingual)
     documents_total: int = 0
     ann: str = ""  # the approximate index of the new version: built, or carried from the previous one
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage (Timer); they add up to "total"
+    # extract + chunk work of the extract thread, done while the run embedded the file before
+    # (only the part the run waited for is in ``seconds``)
+    worker_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,7 @@ class Summary:
             "documents_total": self.documents_total,
             "ann": self.ann,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "worker_seconds": {k: round(v, 3) for k, v in self.worker_seconds.items()},
         }
 
     def unsupported_counts(self) -> dict[str, int]:
@@ -120,12 +126,26 @@ class NoProgress:
 
 
 class Timer:
-    """Adds up wall time per stage (scan, extract, chunk, embed, write) into a Summary's seconds."""
+    """Adds up the wall time of a run per stage into a Summary's seconds, so that the stages add up
+    to the run's wall time (``total``) and a slow run shows where its time went.
+
+    Stages: ``scan`` (the folders walked), ``lock`` (waiting for another writer), ``previous`` (the
+    live version read), ``hash``, ``plan`` (compared with the live version, pages counted),
+    ``model`` (the embedding model loaded), ``extract`` and ``chunk`` (what the run waited for; the
+    extract thread's own time is in worker_seconds), ``staging`` (vectors staged per file, read or
+    written), ``embed``, ``multilingual`` (the cross-lingual side vectors: model, cache, embedding),
+    ``write`` (the new version assembled and written), ``ann`` (the approximate index).
+
+    Stages may nest: an inner stage's time is taken out of the outer one's, so no second is counted
+    twice whatever calls what. Used by the run's own thread only.
+    """
 
     def __init__(self, seconds: dict[str, float]) -> None:
         self.seconds = seconds
+        self._open: list[_Stage] = []  # entered and not left yet, innermost last
 
     def add(self, stage: str, dt: float) -> None:
+        """Time measured by the caller, outside any open stage (else that stage counts it too)."""
         self.seconds[stage] = self.seconds.get(stage, 0.0) + dt
 
     def stage(self, name: str) -> _Stage:
@@ -135,9 +155,19 @@ class Timer:
 class _Stage:
     def __init__(self, timer: Timer, name: str) -> None:
         self.timer, self.name = timer, name
+        self.since = 0.0  # when this stage last started counting (entered, or an inner stage left)
 
     def __enter__(self) -> None:
-        self.t0 = time.perf_counter()
+        now = time.perf_counter()
+        if self.timer._open:  # the outer stage stops counting while this one runs
+            outer = self.timer._open[-1]
+            self.timer.add(outer.name, now - outer.since)
+        self.since = now
+        self.timer._open.append(self)
 
     def __exit__(self, *exc: object) -> None:
-        self.timer.add(self.name, time.perf_counter() - self.t0)
+        now = time.perf_counter()
+        self.timer.add(self.name, now - self.since)
+        self.timer._open.pop()
+        if self.timer._open:
+            self.timer._open[-1].since = now

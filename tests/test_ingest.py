@@ -390,6 +390,49 @@ def test_unreadable_folder_keeps_its_documents_until_it_is_readable_again() -> N
         shutil.rmtree(base, ignore_errors=True)
 
 
+def test_unreadable_folder_failure_says_whether_its_documents_are_kept() -> None:
+    """The --json failure of a folder that cannot be listed says kept_previous: true when documents
+    indexed from it stay in the index (stale), false when nothing was indexed from it (issue 28)."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="opassist-perm-", dir="/tmp"))
+    docs = base / "docs"
+    shutil.copytree(MANUALS, docs)
+    secret = docs / "secret"
+    secret.mkdir()
+    (secret / "hidden.md").write_text("# Hidden\n\nThe hidden press HP-9 needs 40 bar.\n")
+    index = base / "idx"
+    fresh = docs / "fresh"  # made after the first run: nothing indexed from it
+    try:
+        for p in [base, *base.rglob("*")]:
+            p.chmod(0o777 if p.is_dir() else 0o666)
+        r = _ingest_as_unprivileged(base, str(docs), "--index", str(index))
+        assert r.returncode == 0, r.stderr
+        fresh.mkdir(mode=0o777)
+        (fresh / "new.md").write_text("# New\n\nThe new press HP-7 needs 20 bar.\n")
+
+        secret.chmod(0o000)
+        fresh.chmod(0o000)
+        r = _ingest_as_unprivileged(base, str(docs), "--index", str(index), "--json")
+        secret.chmod(0o777)
+        fresh.chmod(0o777)
+        assert r.returncode == 1, r.stderr
+        failed = {os.path.basename(f["path"]): f for f in json.loads(r.stdout)["failed"]}
+        assert set(failed) == {"secret", "fresh"}
+        assert {f["problem"] for f in failed.values()} == {"cannot list folder (permission denied)"}
+        assert failed["secret"]["kept_previous"] is True
+        assert failed["fresh"]["kept_previous"] is False
+        kept = "secret: cannot list folder (permission denied) (what was indexed from this folder stays"
+        assert kept in r.stderr
+        assert "fresh: cannot list folder (permission denied)\n" in r.stderr
+        assert any("HP-9 needs 40 bar" in c.text for c in open_index(index).chunks)
+    finally:
+        for p in (secret, fresh):
+            if p.exists():
+                p.chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def test_file_names_are_printed_as_one_plain_line(manuals_copy: Path, tmp_path: Path) -> None:
     """A newline in a bad file's name cannot forge output lines; Rich markup in a name is printed."""
     loud = manuals_copy / "[bold red]loud.md"
