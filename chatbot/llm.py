@@ -168,40 +168,53 @@ class LLMClient:
             self._model = self.discover_model()
         return self._model
 
+    @property
+    def known_model(self) -> str:
+        """The model's name if known by now ("" before the server first answered): never asks it."""
+        return self._model or ""
+
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.settings.api_key.get_secret_value()}"}
 
     def discover_model(self) -> str:
-        """The served model's name, from GET /v1/models."""
+        """The served model's name, from GET /v1/models. A failure counts against the breaker: a
+        server that is down at start-up is then probed until it answers, like one that went down."""
         try:
             r = httpx.get(f"{self.base_url}/models", headers=self._auth(), timeout=self._timeout())
             r.raise_for_status()
             models = [m["id"] for m in r.json().get("data", [])]
-        except (httpx.HTTPError, ValueError, KeyError) as exc:
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.breaker.failure(f"model list: {type(exc).__name__}")
             raise LLMError(
                 f"language model server {self.base_url} is not reachable ({type(exc).__name__})"
             ) from exc
         if not models:
+            self.breaker.failure("serves no model")
             raise LLMError(f"language model server {self.base_url} serves no model")
         return str(models[0])
 
     # ---------------------------------------------------------------- health
     def probe(self) -> bool:
-        """GET /v1/models with its own, longer timeout; the result feeds the breaker."""
+        """GET /v1/models with its own, longer timeout; the result feeds the breaker. The first
+        answer also names the served model when no ``llm.model`` is set."""
         try:
-            ok = (
-                httpx.get(
-                    f"{self.base_url}/models",
-                    headers=self._auth(),
-                    timeout=self._timeout(self.settings.probe_timeout_seconds),
-                ).status_code
-                == 200
+            r = httpx.get(
+                f"{self.base_url}/models",
+                headers=self._auth(),
+                timeout=self._timeout(self.settings.probe_timeout_seconds),
             )
+            ok = r.status_code == 200
         except httpx.HTTPError as exc:
             ok = False
             reason = f"health probe: {type(exc).__name__}"
         else:
             reason = "health probe: bad status"
+        if ok and not self._model:
+            try:
+                self._model = str(r.json()["data"][0]["id"])
+                log.info("language model server answers", extra={"model": self._model})
+            except (ValueError, KeyError, IndexError, TypeError):
+                ok, reason = False, "health probe: serves no model"
         if ok:
             self.breaker.success()
         else:
@@ -219,6 +232,11 @@ class LLMClient:
         interval = interval or self.settings.probe_interval_seconds
 
         def loop() -> None:
+            # at once: a server that is down or hung at start-up shows as such from the first minute
+            with self._count_lock:
+                idle = not self._in_flight
+            if idle and self.breaker.snapshot()["last_success_s_ago"] is None:
+                self.probe()
             while not self._probe_stop.wait(interval):
                 self._restart_if_hung()
                 b = self.breaker.snapshot()
@@ -253,7 +271,9 @@ class LLMClient:
         b = self.breaker.snapshot()
         with self._count_lock:
             in_flight = self._in_flight
-        return {**b, "reachable": b["state"] == "closed", "in_flight": in_flight, "base_url": self.base_url}
+        # not reachable before it ever answered: a server down or hung at start-up is not reported ok
+        reachable = b["state"] == "closed" and b["last_success_s_ago"] is not None
+        return {**b, "reachable": reachable, "in_flight": in_flight, "base_url": self.base_url}
 
     # ---------------------------------------------------------------- calls
     def chat(self) -> Any:

@@ -138,6 +138,9 @@ class EmbeddedServer:
             self._output.append(line.decode(errors="replace").rstrip())
 
     def start(self, timeout: float = 90.0) -> None:
+        """Start the server and its supervisor. A server that is missing (no llama-cpp-python, no
+        model file) is an error for the admin; one that exits or hangs at start-up is not: the app
+        serves the quoted passages meanwhile, and the supervisor starts it again with backoff."""
         if importlib.util.find_spec("llama_cpp") is None:
             raise LLMError(
                 "no llm.base_url is configured and the embedded model server is not installed "
@@ -149,9 +152,12 @@ class EmbeddedServer:
         try:
             with self._lock:
                 self._spawn(timeout)
-        except LLMError:
-            self.stop()
-            raise
+        except LLMError as exc:
+            log.error(
+                "embedded model server did not start; answers are the quoted passages until it does: %s",
+                exc,
+            )
+            self._kill()  # the supervisor starts a new one
         atexit.register(self.stop)
         self._supervisor = threading.Thread(target=self._supervise, name="llm-supervisor", daemon=True)
         self._supervisor.start()

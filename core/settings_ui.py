@@ -35,6 +35,12 @@ class UISettings(Section):
         description="Addresses or networks of reverse proxies whose X-Forwarded-For is believed, e.g. "
         '["10.0.0.5", "127.0.0.1/32"]. Behind a proxy, set it, or every operator shares the proxy\'s limit.',
     )
+    health_details_from: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Client addresses or networks (behind ui.trusted_proxies: the client's own address) "
+        "whose GET /healthz also shows the model server's URL, the embedded server's pid and the error "
+        "texts. Everyone else gets the states only. Default: this machine (health checks, the admin).",
+    )
     concurrency: int = Field(
         32,
         ge=1,

@@ -263,3 +263,92 @@ def test_full_view_keeps_the_two_columns(hmi: str, browser: Any) -> None:
     assert src["x"] >= chat["x"] + chat["width"] - 1 and abs(src["y"] - chat["y"]) < 40  # side by side
     assert page.evaluate("() => getComputedStyle(document.querySelector('#sources-col')).position") != "fixed"
     page.close()
+
+
+# Every citation link of the last answer: its message-citation id, its number, its text.
+_LINKS = """() => {
+  const rows = document.querySelectorAll('#chat .bot-row');
+  const m = rows[rows.length - 1];
+  return [...m.querySelectorAll('a[href^="#cite-"]')].map((a, i) => ({i, href: a.getAttribute('href'),
+    text: a.innerText.trim()}));
+}"""
+
+
+@pytest.mark.parametrize("view", ["full", "hmi"])
+def test_every_citation_opens_its_own_source(hmi: str, browser: Any, view: str) -> None:
+    """[2] and [3], inline and in the source list, open their own document and page, not [1]'s."""
+    if view == "hmi":
+        page = _panel(browser, 800, 480)
+        _open_embed(page, hmi, equipment="press")
+    else:
+        page = _panel(browser, 1280, 860)  # a shop-floor PC with a touch screen, clicked with a mouse
+        page.goto(hmi + "/", wait_until="load")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+    _ask(page, "What does E-107 mean?")
+    links = page.evaluate(_LINKS)
+    numbers = sorted({int(link["href"].rsplit("-", 1)[1]) for link in links})
+    assert len(numbers) >= 3, links  # the question's passages: [1] ... [n]
+    # the source list names each one's document and page ("[2] HP-200 ... — p. 8")
+    where = {int(link["href"].rsplit("-", 1)[1]): link["text"] for link in links if len(link["text"]) > 4}
+    for link in sorted(links, key=lambda x: -int(x["href"].rsplit("-", 1)[1])):  # [3], [2], [1]
+        n = int(link["href"].rsplit("-", 1)[1])
+        target = page.locator("#chat .bot-row").last.locator("a[href^='#cite-']").nth(link["i"])
+        if view == "hmi":
+            target.tap()
+            page.wait_for_selector("#sources-col", state="visible", timeout=10_000)
+        else:
+            target.click()
+        page.wait_for_function(
+            "(n) => (document.querySelector('#source-info')?.innerText || '').trim().startsWith('[' + n + ']')",
+            arg=n,
+            timeout=30_000,
+        )
+        info = page.inner_text("#source-info")
+        page_no = re.search(r"p\. (\d+)", where.get(n, ""))
+        if page_no:
+            assert f"page {page_no.group(1)}" in info, (n, where[n], info)
+        if view == "hmi":
+            page.tap("#close-sources")
+            page.wait_for_selector("#sources-col", state="hidden", timeout=5_000)
+    page.context.close()
+
+
+# The newest answer's first line against the chat's visible area.
+_NEWEST = """() => {
+  const rows = document.querySelectorAll('#chat .bot-row');
+  const m = rows[rows.length - 1];
+  const wrap = document.querySelector('#chat .bubble-wrap');
+  const a = m.getBoundingClientRect(), w = wrap.getBoundingClientRect();
+  return {rows: rows.length, top: a.top, bottom: a.bottom, viewTop: w.top, viewBottom: w.bottom,
+          text: m.innerText.slice(0, 60)};
+}"""
+
+
+def test_the_newest_answer_is_in_view_on_the_panel_after_each_question(hmi: str, browser: Any) -> None:
+    page = _panel(browser, 800, 480)
+    _open_embed(page, hmi, equipment="press")
+    # the first answer is taller than the chat: the panel shows its top, and the next ones must follow
+    questions = [
+        "What PPE is required when changing the die?",
+        "What does E-104 mean?",
+        "What is the rated force of the HP-200?",
+    ]
+    for k, q in enumerate(questions, 1):
+        page.fill("#question textarea", q)
+        page.tap("#send")
+        page.wait_for_function(
+            "(k) => { const m = document.querySelectorAll('#chat .bot-row'); return m.length === k && "
+            "m[k - 1].querySelector('.chips, .abstain'); }",
+            arg=k,
+            timeout=120_000,
+        )
+        geo = page.evaluate(_NEWEST)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # the panel settles (Gradio's scroll, then the page's)
+            time.sleep(0.25)
+            geo = page.evaluate(_NEWEST)
+        assert geo["rows"] == k, geo
+        first_line = geo["top"] + 24
+        assert geo["viewTop"] - 1 <= geo["top"] and first_line <= geo["viewBottom"], (q, geo)
+        page.screenshot(path=str(SHOTS / f"hmi_800x480_question_{k}.png"))
+    page.context.close()

@@ -185,11 +185,15 @@ def test_a_manual_uploaded_by_an_admin_is_served_by_every_replica_then_removed(p
         "| Code | Meaning | Remedy |\n|---|---|---|\n"
         "| TS-41 | Tape roll empty | Load a new 48 mm tape roll and press RESET. |\n"
     )
-    r = httpx.post(
+    admin = httpx.Client(auth=auth, headers={"Origin": proxy.url})  # the admin's browser, on the admin page
+    form = re.search(r'name="csrf" value="([^"]+)"', admin.get(proxy.url + "/admin").text)
+    assert form, "the admin page has no CSRF token"
+    token = form.group(1)
+    r = admin.post(
         proxy.url + "/admin/manuals",
-        auth=auth,
         files={"file": ("tape-sealer-TS9.md", manual.encode(), "text/markdown")},
-        data={"machine": "sealer"},  # into the machine's folder: the manual gets its equipment tag
+        # into the machine's folder: the manual gets its equipment tag
+        data={"machine": "sealer", "csrf": token},
     )
     assert r.status_code == 303 and "ingest+started" in r.headers["location"].replace("%20", "+")
     assert (plant["docs"] / "sealer" / "tape-sealer-TS9.md").read_text() == manual
@@ -215,7 +219,7 @@ def test_a_manual_uploaded_by_an_admin_is_served_by_every_replica_then_removed(p
     page = httpx.get(proxy.url + "/admin", auth=auth).text
     version = next(iter(bodies.values()))["index"]["version"]
     doc_sha = _sha_of(page, "sealer/tape-sealer-TS9.md")
-    r = httpx.post(proxy.url + f"/admin/documents/{doc_sha}/remove", auth=auth)
+    r = admin.post(proxy.url + f"/admin/documents/{doc_sha}/remove", data={"csrf": token})
     assert r.status_code == 303 and "removed" in r.headers["location"]
     assert not (plant["docs"] / "sealer" / "tape-sealer-TS9.md").exists()
     assert list((plant["docs"] / ".removed").glob("*/tape-sealer-TS9.md"))  # kept, out of ingest's sight

@@ -219,6 +219,65 @@ def test_thumbs_down_becomes_a_qa_line_the_eval_reads(tmp_path: Path) -> None:
     )  # nothing cited: the engineer names the page
 
 
+def test_page_references_in_a_comment_in_the_operators_languages() -> None:
+    from ui.feedback import page_hint
+
+    assert page_hint("manual p.4 says every 1000 h") == [4]
+    assert page_hint("see page 12, not p. 3; page 12 again") == [12, 3]
+    assert page_hint("steht im Handbuch auf Seite 7 (S. 9)") == [7, 9]
+    assert page_hint("está en la página 5") == [5] and page_hint("è a pagina 6") == [6]
+    assert page_hint("手册第 8 页写着每1000小时") == [8] and page_hint("见第3页") == [3]
+    # codes, intervals and steps are not pages
+    assert page_hint("E-104 after step 4, every 1000 h, 5 bar") == []
+
+
+def test_a_thumbs_down_naming_a_page_becomes_an_answerable_draft(tmp_path: Path) -> None:
+    """The operator said the manual answers it on page 4: the draft says so, never "unanswerable"."""
+    s = Records(database_url("", tmp_path / "fb.sqlite"))
+    common = {
+        "session": "s",
+        "abstained": True,
+        "index_version": "v000003",
+        "equipment": "press",
+        "lang": "en",
+    }
+    s.record(
+        rating=-1,
+        comment="manual p.4 says every 1000 h",
+        question="How often do I change the hydraulic oil?",
+        answer="The manuals I have do not cover this.",
+        citations=[],
+        **common,
+    )
+    s.record(
+        rating=-1, question="Wie oft Öl wechseln?", answer="Nicht in den Handbüchern.", citations=[], **common
+    )
+    cites = [{"n": 1, "source": "press/HP-200.pdf", "page": 7}]
+    s.record(
+        rating=-1,
+        comment="wrong row, it is on Seite 9",
+        question="Was bedeutet E-112?",
+        answer="a",
+        citations=cites,
+        **{**common, "abstained": False},
+    )
+    oil, german, wrong_row = qa_lines(s.rows())
+    assert oil["answerable"] is True and oil["pages"] == [4] and oil["page_hint"] == [4]
+    assert oil["source"] == "" and "page 4" in oil["review"] and "name the source" in oil["review"]
+    assert oil["answer"] == "manual p.4 says every 1000 h"
+    # a thumbs-down on "not in the manuals": the operator says the manuals do answer it
+    assert german["answerable"] is True and german["pages"] == []
+    # a wrong page cited: the operator's page is the draft's, the cited one is named for the review
+    assert wrong_row["source"] == "press/HP-200.pdf" and wrong_row["pages"] == [9]
+    assert "cited press/HP-200.pdf p. 7" in wrong_row["review"]
+    f = tmp_path / "draft.jsonl"
+    f.write_text("".join(json.dumps(q) + "\n" for q in (oil, german, wrong_row)))
+    report = load_qa(f)
+    # a draft without its source is named for the engineer, not silently taken as unanswerable
+    assert [q.id for q in report.questions] == [wrong_row["id"]]
+    assert len(report.errors) == 2 and all("without 'source'" in e for e in report.errors)
+
+
 def test_log_export_cli_filters_by_time_and_machine(tmp_path: Path) -> None:
     db = tmp_path / "log.sqlite"
     s = Records(database_url("", db))

@@ -11,12 +11,14 @@ the app cannot drive the admin's browser). Also ``GET /metrics`` (Prometheus), o
 
 from __future__ import annotations
 
+import hmac
 import html
 import io
 import json
 import logging
 import os
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -49,12 +51,18 @@ from .security import ClientAddress
 
 log = logging.getLogger(__name__)
 _NO_STORE = {"Cache-Control": "no-store"}
-# the admin page is never framed (an HMI page allowed to frame the chat must not overlay its buttons)
+# The admin pages are never framed (an HMI page allowed to frame the chat must not overlay their
+# buttons) and run no script: nothing in a manual's name can become code there.
 _PAGE = {
     **_NO_STORE,
-    "Content-Security-Policy": "frame-ancestors 'none'; default-src 'self'; style-src 'unsafe-inline'; "
-    "script-src 'unsafe-inline'; form-action 'self'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
 }
+_CSRF_COOKIE = "opassist_admin_csrf"
+_CSS = """body{font:16px system-ui;margin:1.5rem}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}.msg{background:#eef;padding:.5rem}
+form.inline{display:inline}.danger{background:#b00020;color:#fff;border:0;padding:.4rem .9rem}
+"""
 _MAX_UPLOAD = 512 * 1024 * 1024
 
 
@@ -163,18 +171,53 @@ def add_admin_routes(app: FastAPI, deps: AppDeps, observer: Any) -> None:
     def refuse(request: Request) -> Response | None:
         if gate.user(request) is None:
             return PlainTextResponse("forbidden: admins only", status_code=403, headers=_NO_STORE)
-        if request.method == "POST":
-            origin = request.headers.get("origin")
-            host = request.headers.get("host", "")
-            if origin and origin != "null" and urlsplit(origin).netloc != host:
-                return PlainTextResponse("forbidden: cross-site request", status_code=403)
+        if request.method == "POST" and not same_origin(request):
+            log.warning(
+                "cross-site admin request refused",
+                extra={"path": request.url.path, "origin": request.headers.get("origin", "(none)")},
+            )
+            return PlainTextResponse("forbidden: cross-site request", status_code=403, headers=_NO_STORE)
         return None
+
+    async def refuse_post(request: Request, form: Any) -> Response | None:
+        """A state-changing request: an admin's, from this site, with this browser's token."""
+        if (r := refuse(request)) is not None:
+            return r
+        sent = str(form.get("csrf") or "")
+        kept = request.cookies.get(_CSRF_COOKIE, "")
+        if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
+            log.warning("admin request without a valid CSRF token refused", extra={"path": request.url.path})
+            return PlainTextResponse(
+                "forbidden: the form is out of date; reload /admin and try again",
+                status_code=403,
+                headers=_NO_STORE,
+            )
+        return None
+
+    @app.get("/admin/admin.css")
+    def admin_css() -> Response:
+        return Response(_CSS, media_type="text/css", headers={"Cache-Control": "private, max-age=300"})
 
     @app.get("/admin")
     def admin_page(request: Request, msg: str = "") -> Response:
         if (r := refuse(request)) is not None:
             return r
-        return HTMLResponse(_page(deps, gate.user(request) or "", job.status, manuals, msg), headers=_PAGE)
+        token = csrf_token(request)
+        body = _page(deps, gate.user(request) or "", job.status, manuals, msg, token)
+        return _with_token(HTMLResponse(body, headers=_PAGE), request, token)
+
+    @app.get("/admin/documents/{sha256}/remove")
+    def confirm_remove(request: Request, sha256: str) -> Response:
+        """Removing a manual asks first, on a page of its own (no script)."""
+        if (r := refuse(request)) is not None:
+            return r
+        doc = next((d for d in deps.handle.get().index.documents if d.sha256 == sha256), None)
+        if doc is None:
+            return _back("no such document")
+        token = csrf_token(request)
+        return _with_token(
+            HTMLResponse(_confirm_page(deps, doc.source, sha256, token), headers=_PAGE), request, token
+        )
 
     @app.get("/admin/job")
     def admin_job(request: Request) -> Response:
@@ -227,6 +270,8 @@ def add_admin_routes(app: FastAPI, deps: AppDeps, observer: Any) -> None:
         if manuals is None:
             return PlainTextResponse("upload is off: set ui.manuals_dir", status_code=409)
         form = await request.form(max_part_size=_MAX_UPLOAD)
+        if (r := await refuse_post(request, form)) is not None:
+            return r
         files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
         if not files:
             return _back("no file chosen")
@@ -256,8 +301,8 @@ def add_admin_routes(app: FastAPI, deps: AppDeps, observer: Any) -> None:
         return _back(f"saved {', '.join(saved)}; ingest started")
 
     @app.post("/admin/documents/{sha256}/remove")
-    def remove(request: Request, sha256: str) -> Response:
-        if (r := refuse(request)) is not None:
+    async def remove(request: Request, sha256: str) -> Response:
+        if (r := await refuse_post(request, await request.form())) is not None:
             return r
         if manuals is None:
             return PlainTextResponse("removal is off: set ui.manuals_dir", status_code=409)
@@ -291,19 +336,64 @@ def _attachment(name: str) -> dict[str, str]:
     return {**_NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
 
 
-def _page(deps: AppDeps, user: str, status: dict[str, Any], manuals: Path | None, msg: str) -> str:
+def same_origin(request: Request) -> bool:
+    """The request comes from a page of this site. A missing ``Origin`` and ``null`` (a sandboxed
+    frame, a ``data:`` page, a redirect across sites) are refused: every browser that can reach
+    /admin sends ``Origin`` with a POST."""
+    origin = request.headers.get("origin", "")
+    if not origin or origin == "null":
+        return False
+    if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        return False
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def csrf_token(request: Request) -> str:
+    """This browser's token: the one its cookie holds, or a new one."""
+    kept = request.cookies.get(_CSRF_COOKIE, "")
+    return kept if re.fullmatch(r"[A-Za-z0-9_-]{43}", kept) else secrets.token_urlsafe(32)
+
+
+def _with_token(response: Response, request: Request, token: str) -> Response:
+    if request.cookies.get(_CSRF_COOKIE) != token:
+        # SameSite=Strict: another site's page never makes the browser send it; /admin is never
+        # framed, so the operator iframe's cookie rules do not apply here
+        https = request.headers.get("x-forwarded-proto", request.url.scheme) == "https"
+        response.set_cookie(
+            _CSRF_COOKIE, token, path="/admin", httponly=True, samesite="strict", secure=https
+        )
+    return response
+
+
+def _head(title: str) -> str:
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        '<link rel="stylesheet" href="/admin/admin.css"></head><body>'
+    )
+
+
+def _token_field(token: str) -> str:
+    return f'<input type="hidden" name="csrf" value="{html.escape(token)}">'
+
+
+def _confirm_page(deps: AppDeps, source: str, sha256: str, token: str) -> str:
+    e = html.escape
+    return f"""{_head("Remove a manual · " + deps.settings.ui.title)}
+<h2>Remove a manual</h2><p>Remove <b>{e(source)}</b> from the manuals? It is moved to the folder
+<code>.removed/</code> (not deleted) and an ingest run follows.</p>
+<form method="post" action="/admin/documents/{e(sha256)}/remove">{_token_field(token)}
+<button type="submit" class="danger">Remove</button> <a href="/admin">Cancel</a></form></body></html>"""
+
+
+def _page(
+    deps: AppDeps, user: str, status: dict[str, Any], manuals: Path | None, msg: str, token: str
+) -> str:
     idx = deps.handle.get().index
     e = html.escape
     rows = []
     for d in sorted(idx.documents, key=lambda d: d.source.lower()):
         in_folder = manuals is not None and indexed_path(d).resolve().is_relative_to(Path(manuals).resolve())
-        button = (
-            f'<form method="post" action="/admin/documents/{d.sha256}/remove" '
-            f"onsubmit=\"return confirm('Remove {e(d.source)} from the manuals?')\">"
-            '<button type="submit">Remove</button></form>'
-            if in_folder
-            else ""
-        )
+        button = f'<a href="/admin/documents/{e(d.sha256)}/remove">Remove…</a>' if in_folder else ""
         rows.append(
             f"<tr><td>{e(d.source)}</td><td>{e(', '.join(d.equipment))}</td><td>{d.pages}</td>"
             f"<td>{d.chunks}</td><td>{button}</td></tr>"
@@ -313,7 +403,7 @@ def _page(deps: AppDeps, user: str, status: dict[str, Any], manuals: Path | None
     )
     upload = (
         '<form method="post" action="/admin/manuals" enctype="multipart/form-data">'
-        '<input type="file" name="file" multiple required> '
+        f'{_token_field(token)}<input type="file" name="file" multiple required> '
         '<label>Machine folder <input name="machine" list="machines" placeholder="e.g. press-2"></label>'
         f'<datalist id="machines">{options}</datalist> <button type="submit">Upload and ingest</button></form>'
         if manuals is not None
@@ -333,9 +423,7 @@ def _page(deps: AppDeps, user: str, status: dict[str, Any], manuals: Path | None
         if x
     )
     note = f'<p class="msg" role="status">{e(msg)}</p>' if msg else ""
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Admin · {e(deps.settings.ui.title)}</title>
-<style>body{{font:16px system-ui;margin:1.5rem}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
-.msg{{background:#eef;padding:.5rem}}</style></head><body>
+    return f"""{_head("Admin · " + deps.settings.ui.title)}
 <h2>Admin</h2><p>Signed in as <b>{e(user)}</b> · index {e(idx.version)} · {len(idx.documents)} documents</p>{note}
 <h3>Add a manual</h3>{upload}<p>Last ingest run: <code id="job">{state}</code></p>
 <h3>Exports</h3><ul>

@@ -163,6 +163,7 @@ class UI:
                     a.found = [Citation.of(i, p) for i, p in enumerate(ev.retrieval.passages, 1)]
                     if not a.found:
                         continue
+                    state.found[msg] = a.found  # a citation tapped while the model writes opens too
                     box["content"] = render_found(a.found, msg, ul)
                     src, img = self.source_view(a.found[0], ul)
                     yield state.messages, gr.skip(), src, img, state
@@ -219,17 +220,20 @@ class UI:
         yield state.messages, gr.skip(), src, img, state
 
     def on_cite(self, value: str, state: SessionState) -> tuple[Any, Any]:
+        """A citation tapped in answer ``msg``: its source and page, also while the answer is written."""
         m = re.match(r"(\d+)-(\d+)", value or "")
         if not m:
             return gr.skip(), gr.skip()
         msg, n = int(m.group(1)), int(m.group(2))
         ri = state.msg_to_result.get(msg)
-        if ri is None:
-            return gr.skip(), gr.skip()
-        r = state.results[ri]
-        cite = next((c for c in r.citations if c.n == n), None) or (
-            r.passages[n - 1] if 0 < n <= len(r.passages) else None
-        )
+        cite: Citation | None = None
+        if ri is not None:
+            r = state.results[ri]
+            cite = next((c for c in r.citations if c.n == n), None) or next(
+                (c for c in r.passages if c.n == n), None
+            )
+        if cite is None:
+            cite = next((c for c in state.found.get(msg, []) if c.n == n), None)
         if cite is None:
             return gr.skip(), gr.skip()
         return self.source_view(cite, state.ui_lang)
@@ -320,7 +324,9 @@ class UI:
                         )
                         lib_btn = gr.Button("Search", scale=1, elem_id="library-search-btn", min_width=100)
                     lib = gr.HTML("", elem_id="library")
-            cite = gr.Textbox(elem_id="cite-select", visible="hidden", show_label=False, container=False)
+            # the citation tapped, set by the page's script (page_js.py): rendered, so that its input
+            # exists, and kept off screen by CSS (Gradio's visible="hidden" renders no input at all)
+            cite = gr.Textbox(elem_id="cite-select", show_label=False, container=False, max_lines=1)
 
             demo.load(
                 self.on_load,
@@ -340,7 +346,7 @@ class UI:
                     api_visibility="private",
                     show_progress="hidden",
                 )
-            cite.input(
+            cite.change(
                 self.on_cite,
                 inputs=[cite, state],
                 outputs=[src, page],

@@ -34,6 +34,7 @@ class SessionState:
     history: list[Turn] = field(default_factory=list)
     results: list[AnswerResult] = field(default_factory=list)
     msg_to_result: dict[int, int] = field(default_factory=dict)
+    found: dict[int, list[Citation]] = field(default_factory=dict)  # message -> passages, while written
     equipment: str | None = None
     lang: str | None = None  # the HMI's lang= (None: each question's own language)
     ui_lang: str | None = None  # the language of the last answer's framing

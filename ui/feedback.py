@@ -6,8 +6,14 @@ python -m ui.feedback export --qa draft.jsonl            thumbs-down and comment
 The QA lines are in the project's format (chatbot/qa.py): the question, the source and pages the
 answer cited, the operator's comment in ``answer``. An engineer corrects ``source``, ``pages``,
 ``answer`` and ``must_contain`` (``review`` says what to check), then ``python -m chatbot.eval --qa``
-runs on them like on any set. A question whose answer cited nothing is written unanswerable until
-the engineer names its page.
+runs on them like on any set.
+
+The draft keeps what the operator said. A page the comment names ("manual p.4 says every 1000 h",
+"steht auf Seite 12", written the way the app itself writes page references in the operator's
+languages, ui/i18n.py) becomes the draft's ``pages`` and ``page_hint``. A thumbs-down on an answer
+that cited nothing ("not in the manuals") says the manuals do answer it: the draft is answerable,
+its source left for the engineer to name. Only a decline the operator did not contradict is
+written unanswerable.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import contextlib
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -23,6 +30,7 @@ from typing import IO, Any
 
 from core.errors import UserError
 
+from .i18n import STRINGS
 from .records import FEEDBACK_COLUMNS, Records, database_url, parse_time
 
 COLUMNS = FEEDBACK_COLUMNS
@@ -38,6 +46,34 @@ def write_csv(rows: Iterable[dict[str, Any]], fh: IO[str]) -> int:
     return n
 
 
+def _page_pattern() -> re.Pattern[str]:
+    """A page reference in any form the app writes one ("p. 4", "page 4", "S. 4", "Seite 4",
+    "página 4", "第 4 页"), spaces and the abbreviation's dot optional. A word in a Latin script must
+    start a word ("step 4" names no page); a Chinese one stands between other characters."""
+    forms = set()
+    for key in ("page_short", "page"):
+        for template in STRINGS[key].values():
+            before, after = (part.strip() for part in template.split("{page}"))
+            start = r"(?<![^\W\d_])" if before[:1].isascii() else ""
+            words = [re.escape(w).replace(r"\.", r"\.?") for w in (before, after)]
+            forms.add(start + words[0] + r"\s*(\d{1,4})" + (r"\s*" + words[1] if words[1] else ""))
+    alternatives = "|".join(sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?:{alternatives})(?!\d)", re.I)
+
+
+_PAGE_REF = _page_pattern()
+
+
+def page_hint(comment: str) -> list[int]:
+    """The pages a comment names, in order of first mention."""
+    pages: list[int] = []
+    for m in _PAGE_REF.finditer(comment or ""):
+        n = int(next(g for g in m.groups() if g))
+        if n > 0 and n not in pages:
+            pages.append(n)
+    return pages
+
+
 def qa_lines(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Thumbs-down or commented feedback as draft QA lines, one per question (the latest feedback on a
     question wins; a thumbs-up without a comment is not a test case)."""
@@ -50,21 +86,34 @@ def qa_lines(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in latest.values():
         cites = json.loads(r["citations"] or "[]")
         source = cites[0]["source"] if cites else ""
-        pages = sorted({int(c["page"]) for c in cites if c.get("source") == source and c.get("page")})
+        cited = sorted({int(c["page"]) for c in cites if c.get("source") == source and c.get("page")})
+        comment = (r.get("comment") or "").strip()
+        hint = page_hint(comment)
         verdict = {-1: "thumbs down", 0: "comment", 1: "thumbs up"}.get(int(r["rating"]), "feedback")
+        # a thumbs-down on "not in the manuals", or a page named: the operator says the manuals answer it
+        answerable = bool(source) or bool(hint) or int(r["rating"]) < 0
+        review = f"{verdict} on {r['created_at']}: "
+        if hint:
+            review += f"the operator names page {', '.join(map(str, hint))}; "
+        if answerable and not source:
+            review += "the answer cited nothing: name the source; "
+        elif hint and source:
+            review += f"the answer cited {source} p. {', '.join(map(str, cited)) or '-'}; "
+        review += "check source, pages and answer; add must_contain"
         out.append(
             {
                 "id": f"feedback-{r['id']}",
                 "question": r["question"],
-                "answer": (r.get("comment") or "").strip(),
+                "answer": comment,
                 "source": source,
-                "pages": pages,
+                "pages": hint or cited,
+                "page_hint": hint,
                 "must_contain": [],
-                "answerable": bool(source),
+                "answerable": answerable,
                 "kind": "feedback",
                 "lang": r.get("lang") or "en",
                 "equipment": r.get("equipment") or "",
-                "review": f"{verdict} on {r['created_at']}: check source, pages and answer; add must_contain",
+                "review": review,
                 "shown_answer": r["answer"],
                 "index_version": r["index_version"],
             }

@@ -22,7 +22,17 @@ log = logging.getLogger(__name__)
 class Observer:
     records: Records
     metrics: Metrics
-    model: str  # the model name written to the log ("" without a model)
+    fixed_model: str  # the model name written to the log ("" without a model)
+    llm: Any = None  # asked for the served model's name once the server has answered
+
+    @property
+    def model(self) -> str:
+        if self.fixed_model or self.llm is None:
+            return self.fixed_model
+        # the served model's name once its server has answered: never asked here, so the app starts
+        # and serves passages while the model server is down or hung
+        name = getattr(self.llm, "known_model", None)
+        return str((getattr(self.llm, "model", "") if name is None else name) or "")
 
     @classmethod
     def build(cls, deps: AppDeps) -> Observer:
@@ -34,10 +44,8 @@ class Observer:
             feedback_days=s.feedback_days,
             replica=replica,
         )
-        model = ""
-        if deps.llm is not None:
-            model = deps.settings.llm.model or getattr(deps.llm, "model", "") or "embedded"
-        return cls(records, Metrics(deps, replica), str(model))
+        model = (deps.settings.llm.model or "") if deps.llm is not None else ""
+        return cls(records, Metrics(deps, replica), model, deps.llm)
 
     def answered(
         self, result: AnswerResult, request: Any, equipment: str | None, row_id: int | None = None

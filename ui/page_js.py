@@ -111,21 +111,31 @@ JS_ON_LOAD = """
     });
   }
   if (document.body.classList.contains('embed') && !window.__opassistTop) {
-    // HMI panel: an answer taller than the chat shows its top (Gradio scrolls to the bottom ~300 ms later)
+    // HMI panel: the newest answer is always in view. While it is written and once it is complete,
+    // the chat scrolls so that it is seen whole, or, when taller than the chat, from its first line
+    // (Gradio's own scrolling stops once the operator has scrolled, e.g. to an earlier answer's top).
     window.__opassistTop = true;
-    let seen = null;
-    new MutationObserver(() => {
+    let timer = null;
+    let shownText = null;
+    const reveal = () => {
+      timer = null;
       const rows = document.querySelectorAll('#chat .message-row.bot-row');
       const m = rows[rows.length - 1];
-      if (!m || m === seen || !m.querySelector('.chips, .abstain')) return;
-      seen = m;
-      setTimeout(() => {
-        const wrap = document.querySelector('#chat .bubble-wrap');
-        if (!wrap) return;
-        const over = wrap.getBoundingClientRect().top - m.getBoundingClientRect().top;
-        if (over > 0) wrap.scrollTop -= over + 4;
-      }, 700);
-    }).observe(document.body, {childList: true, subtree: true});
+      const wrap = document.querySelector('#chat .bubble-wrap');
+      if (!m || !wrap) return;
+      const key = rows.length + ':' + m.textContent.length;
+      if (key === shownText) return;  // nothing new in the newest answer: the operator may scroll freely
+      shownText = key;
+      const w = wrap.getBoundingClientRect();
+      const r = m.getBoundingClientRect();
+      const delta = r.height <= w.height - 8 ? r.bottom - w.bottom + 4 : r.top - w.top - 4;
+      if (Math.abs(delta) > 1) wrap.scrollTop += delta;
+    };
+    new MutationObserver(() => {
+      if (timer === null) timer = setTimeout(reveal, 120);
+      // Gradio scrolls the chat ~300 ms after an update: look again once it has
+      setTimeout(() => { shownText = null; reveal(); }, 700);
+    }).observe(document.querySelector('#chat') || document.body, {childList: true, subtree: true, characterData: true});
   }
 }
 """.replace("__TEXTS__", _TEXTS)

@@ -18,6 +18,8 @@ from .library import render_text
 
 CSS = """
 :root, .gradio-container { --body-text-size: 18px; }
+#cite-select { position: fixed !important; left: -10000px !important; top: 0 !important; width: 1px !important;
+  height: 1px !important; overflow: hidden !important; }  /* the tapped citation's channel (page_js.py) */
 .gradio-container { max-width: 100% !important; color: #000; }
 button, .gr-button { min-height: 48px !important; min-width: 48px; font-size: 18px !important; font-weight: 600; }
 textarea, input[type=text] { min-height: 48px !important; font-size: 18px !important; }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from chatbot.equipment import machines, norm
@@ -24,7 +24,7 @@ from index.types import DocumentRecord
 
 from .files import PageImages, indexed_path
 from .library import document_page, library_page, rows
-from .security import content_disposition
+from .security import ClientAddress, content_disposition
 
 _MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 # Office files are downloaded (opened in the operator's Office viewer), never shown in the app's origin.
@@ -86,10 +86,31 @@ def health(deps: AppDeps, equipment: str | None = None) -> tuple[dict[str, Any],
     return body, 200
 
 
+# what only ui.health_details_from may read: where the model server is, its process, error texts
+_DETAILS = {"llm": ("base_url", "embedded", "last_error"), "index": ("error",)}
+
+
+def public_health(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without the details (URLs, pids, error texts) an anonymous client has no need of."""
+    out = dict(body)
+    for section, keys in _DETAILS.items():
+        if isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if k not in keys}
+    if isinstance(out.get("index"), dict) and isinstance(out["index"].get("rejected"), dict):
+        out["index"]["rejected"] = {"version": out["index"]["rejected"].get("version")}
+    return out
+
+
 def add_routes(app: FastAPI, deps: AppDeps) -> None:
+    client = ClientAddress(deps.settings.ui.trusted_proxies)
+    details = ClientAddress(deps.settings.ui.health_details_from)
+
     @app.get("/healthz")
-    def healthz(equipment: str | None = None) -> JSONResponse:
+    def healthz(request: Request, equipment: str | None = None) -> JSONResponse:
         body, code = health(deps, equipment)
+        who = client(request.client.host if request.client else None, request.headers)
+        if not details.is_trusted(who):
+            body = public_health(body)
         return JSONResponse(body, status_code=code, headers={"Cache-Control": "no-store"})
 
     @app.api_route("/files/{sha256}", methods=["GET", "HEAD"])
